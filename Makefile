@@ -1,0 +1,93 @@
+# gatewarden: the one entry point for building, testing and running it.
+# `make help` lists the targets. Every tool the tests need is built here from
+# the Go module proxy into bin/, and skipped when it is already there.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# Tool versions, pinned in one place. kube-apiserver, kubectl and etcd are
+# pinned by the go.mod files of their tools modules under test/tools/.
+GOLANGCI_LINT_VERSION ?= v2.15.0
+HELM_VERSION          ?= v3.22.0
+
+BIN     := $(abspath bin)
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+KUBE_APISERVER := $(BIN)/kube-apiserver
+KUBECTL        := $(BIN)/kubectl
+ETCD           := $(BIN)/etcd
+HELM           := $(BIN)/helm
+GOLANGCI_LINT  := $(BIN)/golangci-lint
+GATEWARDEN     := $(BIN)/gatewarden
+
+# Packages whose tests need no control plane.
+UNIT_PKGS = $(shell $(GO) list ./... | grep -v /test/)
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
+		/^[a-zA-Z_-]+:.*?##/ { printf "  %-18s %s\n", $$1, $$2 } \
+		/^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: build
+build: ## Build bin/gatewarden.
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(GATEWARDEN) ./cmd/gatewarden
+
+.PHONY: fmt
+fmt: $(GOLANGCI_LINT) ## Format the code (gofmt, goimports).
+	$(GOLANGCI_LINT) fmt ./...
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run go vet and golangci-lint.
+	$(GO) vet ./...
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: test
+test: test-unit ## Run every test: unit, fuzz seeds, and against a real kube-apiserver.
+
+.PHONY: test-unit
+test-unit: ## Run the tests that need no control plane, with the race detector.
+	$(GO) test -race -count=1 $(UNIT_PKGS)
+
+.PHONY: golden
+golden: ## Regenerate the golden verdicts of the scenario fixtures (review the diff).
+	UPDATE_GOLDEN=true $(GO) test ./pkg/report/ -run TestScenarios
+
+.PHONY: bench
+bench: ## Run the benchmarks.
+	$(GO) test -run '^$$' -bench . -benchmem $(UNIT_PKGS)
+
+.PHONY: check-sample
+check-sample: build ## Run `gatewarden check` on the example scenario.
+	$(GATEWARDEN) check -f config/samples/shared-gateway || [ $$? -eq 1 ]
+
+##@ Tools
+
+.PHONY: tools
+tools: $(KUBE_APISERVER) $(KUBECTL) $(ETCD) $(HELM) ## Build kube-apiserver, kubectl, etcd and helm into bin/ (once).
+
+# The first build takes about six minutes on two cores.
+$(KUBE_APISERVER) $(KUBECTL) &: test/tools/kube/go.mod
+	cd test/tools/kube && $(GO) build -o $(BIN)/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+	@touch $(KUBE_APISERVER) $(KUBECTL)
+
+$(ETCD): test/tools/etcd/go.mod
+	cd test/tools/etcd && $(GO) build -o $(ETCD) go.etcd.io/etcd/server/v3
+	@touch $(ETCD)
+
+$(HELM):
+	GOBIN=$(BIN) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+$(GOLANGCI_LINT):
+	GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+.PHONY: clean
+clean: ## Remove bin/ (the tools are rebuilt on the next test).
+	rm -rf $(BIN)

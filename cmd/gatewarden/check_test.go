@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const sample = "../../config/samples/shared-gateway"
+
+func runCheck(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = execute(append([]string{"check"}, args...), streams{in: strings.NewReader(stdin), out: &out, err: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+// The contract of design.md section 5, field by field.
+type checkJSON struct {
+	Routes []struct {
+		Kind      string `json:"kind"`
+		Namespace string `json:"namespace"`
+		Name      string `json:"name"`
+		Verdict   string `json:"verdict"`
+		Parents   []struct {
+			Group       string `json:"group"`
+			Kind        string `json:"kind"`
+			Namespace   string `json:"namespace"`
+			Name        string `json:"name"`
+			SectionName string `json:"sectionName"`
+			Port        int    `json:"port"`
+			Accepted    string `json:"accepted"`
+			Reason      string `json:"reason"`
+			Message     string `json:"message"`
+		} `json:"parents"`
+		Warnings []string `json:"warnings"`
+	} `json:"routes"`
+}
+
+func TestCheckExampleScenario(t *testing.T) {
+	code, out, stderr := runCheck(t, "", "-f", sample, "-o", "json")
+	assert.Equal(t, exitDenied, code, stderr)
+
+	// Exactly one JSON object, whose one key is routes.
+	dec := json.NewDecoder(strings.NewReader(out))
+	var raw map[string]json.RawMessage
+	require.NoError(t, dec.Decode(&raw))
+	_, err := dec.Token()
+	assert.ErrorIs(t, err, io.EOF, "nothing after the one object")
+	assert.Len(t, raw, 1)
+	var got checkJSON
+	require.NoError(t, json.Unmarshal(raw["routes"], &got.Routes))
+
+	require.Len(t, got.Routes, 3)
+	byName := map[string]int{}
+	for i, r := range got.Routes {
+		byName[r.Name] = i
+		assert.Equal(t, "HTTPRoute", r.Kind)
+		assert.NotNil(t, r.Warnings, "warnings is [] rather than null")
+		require.Len(t, r.Parents, 1)
+		p := r.Parents[0]
+		assert.Equal(t, "gateway.networking.k8s.io", p.Group)
+		assert.Equal(t, "Gateway", p.Kind)
+		assert.Equal(t, "infra-ns", p.Namespace)
+		assert.Equal(t, "shared-gateway", p.Name)
+		assert.Equal(t, "", p.SectionName)
+		assert.Equal(t, 0, p.Port)
+	}
+	assert.Equal(t, []string{"careers", "product", "hr"}, []string{got.Routes[0].Name, got.Routes[1].Name, got.Routes[2].Name}, "input order")
+	for _, name := range []string{"careers", "product"} {
+		r := got.Routes[byName[name]]
+		assert.Equal(t, "allow", r.Verdict)
+		assert.Equal(t, "True", r.Parents[0].Accepted)
+		assert.Equal(t, "Accepted", r.Parents[0].Reason)
+	}
+	hr := got.Routes[byName["hr"]]
+	assert.Equal(t, "deny", hr.Verdict)
+	assert.Equal(t, "False", hr.Parents[0].Accepted)
+	assert.Equal(t, "NotAllowedByListeners", hr.Parents[0].Reason)
+	assert.Contains(t, hr.Parents[0].Message, "shared-gateway-access=true")
+	assert.Contains(t, hr.Parents[0].Message, "label namespace hr")
+}
+
+func TestCheckText(t *testing.T) {
+	code, out, _ := runCheck(t, "", "-f", sample)
+	assert.Equal(t, exitDenied, code)
+	lines := strings.Split(out, "\n")
+	assert.Regexp(t, `^ROUTE\s+PARENT\s+VERDICT\s+REASON\s+MESSAGE$`, lines[0])
+	assert.Regexp(t, `^HTTPRoute hr/hr\s+Gateway infra-ns/shared-gateway\s+deny\s+NotAllowedByListeners\s+Gateway infra-ns/shared-gateway listener "http"`, lines[3])
+	assert.Contains(t, out, "3 routes: 1 denied, 0 warned, 2 allowed.")
+	assert.NotContains(t, out, "\x1b[", "no colour when the output is not a terminal")
+
+	_, out, _ = runCheck(t, "", "-f", sample, "--color", "always")
+	assert.Contains(t, out, "\x1b[31mdeny\x1b[0m")
+}
+
+func TestCheckWarnModeExitsZero(t *testing.T) {
+	code, out, _ := runCheck(t, "", "-f", sample, "-o", "json", "--route-enforcement", "warn")
+	assert.Equal(t, exitOK, code)
+	var got checkJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	hr := got.Routes[2]
+	assert.Equal(t, "warn", hr.Verdict)
+	require.Len(t, hr.Warnings, 1)
+	assert.True(t, strings.HasPrefix(hr.Warnings[0], "spec.parentRefs[0]: Gateway infra-ns/shared-gateway"), hr.Warnings[0])
+}
+
+func TestCheckStdinAndMultipleFiles(t *testing.T) {
+	ns, err := os.ReadFile(filepath.Join(sample, "00-namespaces.yaml"))
+	require.NoError(t, err)
+	code, out, stderr := runCheck(t, string(ns), "-f", "-", "-f", filepath.Join(sample, "01-gateway.yaml"), "-f", filepath.Join(sample, "10-careers.yaml"), "-o", "json")
+	assert.Equal(t, exitOK, code, stderr)
+	var got checkJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	require.Len(t, got.Routes, 1)
+	assert.Equal(t, "allow", got.Routes[0].Verdict)
+}
+
+func TestCheckBadInputExitsTwo(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {namespace: a}\n"), 0o644))
+
+	tests := []struct {
+		name   string
+		stdin  string
+		args   []string
+		stderr string
+	}{
+		{"route without a name", "", []string{"-f", bad}, bad + ": document 2: HTTPRoute has no metadata.name"},
+		{"invalid YAML on stdin", "kind: [\n", []string{"-f", "-"}, "<stdin>: document 1: not valid YAML or JSON"},
+		{"missing file", "", []string{"-f", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
+		{"no -f", "", nil, "check needs at least one -f PATH"},
+		{"unknown output", "", []string{"-f", sample, "-o", "yaml"}, `--output "yaml" is not text or json`},
+		{"unknown mode", "", []string{"-f", sample, "--route-enforcement", "block"}, `enforcement mode "block" is not one of deny, warn, off`},
+		{"off mode", "", []string{"-f", sample, "--route-enforcement", "off"}, "deny or warn"},
+		{"unknown flag", "", []string{"--nope"}, "unknown flag: --nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, stderr := runCheck(t, tt.stdin, tt.args...)
+			assert.Equal(t, exitUsage, code)
+			assert.Contains(t, stderr, tt.stderr)
+			assert.Empty(t, out, "nothing on stdout when the input is bad")
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	code := execute([]string{"version"}, streams{out: &out, err: &out})
+	assert.Equal(t, exitOK, code)
+	assert.Regexp(t, `^gatewarden \S+ \(go1\.`, out.String())
+}

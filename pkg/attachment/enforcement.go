@@ -1,0 +1,127 @@
+package attachment
+
+import (
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// EnforcementAnnotation on a Gateway overrides the route enforcement mode for
+// the routes that name it. Quote "off" in YAML, or it is the boolean false.
+const EnforcementAnnotation = "gatewarden.dev/enforcement"
+
+// Mode is how strictly a rejection is enforced.
+type Mode string
+
+const (
+	// ModeDeny refuses the write.
+	ModeDeny Mode = "deny"
+	// ModeWarn lets the write through with a warning.
+	ModeWarn Mode = "warn"
+	// ModeOff says nothing.
+	ModeOff Mode = "off"
+)
+
+// Modes lists the valid modes, for flag help and validation.
+var Modes = []Mode{ModeDeny, ModeWarn, ModeOff}
+
+// ParseMode parses a mode, as given in a flag or the annotation.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case ModeDeny, ModeWarn, ModeOff:
+		return m, nil
+	}
+	return "", fmt.Errorf("enforcement mode %q is not one of deny, warn, off", s)
+}
+
+// String implements fmt.Stringer and pflag.Value.
+func (m Mode) String() string { return string(m) }
+
+// Set implements pflag.Value.
+func (m *Mode) Set(s string) error {
+	v, err := ParseMode(s)
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
+// Type implements pflag.Value.
+func (m *Mode) Type() string { return "mode" }
+
+// Verdict is the outcome of an admission for one route.
+type Verdict string
+
+const (
+	// VerdictAllow lets the write through without a word.
+	VerdictAllow Verdict = "allow"
+	// VerdictWarn lets the write through with warnings.
+	VerdictWarn Verdict = "warn"
+	// VerdictDeny refuses the write.
+	VerdictDeny Verdict = "deny"
+)
+
+// Decision is what an admission of a route answers.
+type Decision struct {
+	Verdict Verdict
+	// Denials are set when Verdict is deny: one Forbidden per rejected
+	// parentRef, at its field path.
+	Denials field.ErrorList
+	// Warnings say what was let through and why it needs attention.
+	Warnings []string
+}
+
+// ParentVerdict is the verdict for one parentRef: mode is the default, which
+// the Gateway's EnforcementAnnotation overrides.
+func ParentVerdict(p *ParentResult, mode Mode) Verdict {
+	if p.Gateway != nil && p.Gateway.Enforcement != "" {
+		mode = p.Gateway.Enforcement
+	}
+	switch {
+	case p.Accepted == metav1.ConditionTrue || mode == ModeOff:
+		return VerdictAllow
+	case p.Accepted == metav1.ConditionFalse && mode == ModeDeny:
+		return VerdictDeny
+	default:
+		return VerdictWarn
+	}
+}
+
+// Decide applies enforcement to a route's result. mode is the default
+// (--route-enforcement); a Gateway's EnforcementAnnotation overrides it for
+// the parentRefs that name that Gateway.
+//
+//   - A rejected parentRef (Accepted=False) is a denial in deny mode and a
+//     warning in warn mode.
+//   - A Gateway that is not known cannot be checked: a warning, never a
+//     denial.
+//   - A backendRef that is not permitted is a warning: it does not stop the
+//     route from attaching.
+func Decide(res RouteResult, mode Mode) Decision {
+	var d Decision
+	for i := range res.Parents {
+		p := &res.Parents[i]
+		switch ParentVerdict(p, mode) {
+		case VerdictDeny:
+			d.Denials = append(d.Denials, field.Forbidden(p.Path(), p.Message))
+		case VerdictWarn:
+			d.Warnings = append(d.Warnings, p.Path().String()+": "+p.Message)
+		}
+	}
+	if mode != ModeOff {
+		for _, rp := range res.RefProblems {
+			d.Warnings = append(d.Warnings, rp.Path.String()+": "+rp.Message)
+		}
+	}
+	switch {
+	case len(d.Denials) > 0:
+		d.Verdict = VerdictDeny
+	case len(d.Warnings) > 0:
+		d.Verdict = VerdictWarn
+	default:
+		d.Verdict = VerdictAllow
+	}
+	return d
+}
