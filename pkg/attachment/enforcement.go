@@ -82,7 +82,7 @@ func ParentVerdict(p *ParentResult, mode Mode) Verdict {
 	switch {
 	case p.Accepted == metav1.ConditionTrue || mode == ModeOff:
 		return VerdictAllow
-	case p.Accepted == metav1.ConditionFalse && mode == ModeDeny:
+	case p.Accepted == metav1.ConditionFalse && mode == ModeDeny && !p.preexisting:
 		return VerdictDeny
 	default:
 		return VerdictWarn
@@ -107,7 +107,11 @@ func Decide(res RouteResult, mode Mode) Decision {
 		case VerdictDeny:
 			d.Denials = append(d.Denials, field.Forbidden(p.Path(), p.Message))
 		case VerdictWarn:
-			d.Warnings = append(d.Warnings, p.Path().String()+": "+p.Message)
+			msg := p.Message
+			if p.preexisting {
+				msg += " " + msgPreexisting
+			}
+			d.Warnings = append(d.Warnings, p.Path().String()+": "+msg)
 		}
 	}
 	if mode != ModeOff {
@@ -124,4 +128,28 @@ func Decide(res RouteResult, mode Mode) Decision {
 		d.Verdict = VerdictAllow
 	}
 	return d
+}
+
+// DecideUpdate is Decide for an update of a route from old to new: a
+// parentRef that the update did not make worse is not denied. A rejection
+// that was already there before the update (the same parentRef, rejected
+// for the same reason) is a warning, so that an unrelated edit of a route,
+// or a controller removing its finalizer, is never blocked by a Gateway
+// change the route's owner did not make. A new or changed parentRef that is
+// rejected is denied as on create.
+func DecideUpdate(old, updated RouteResult, mode Mode) Decision {
+	for i := range updated.Parents {
+		p := &updated.Parents[i]
+		if p.Accepted != metav1.ConditionFalse || ParentVerdict(p, mode) != VerdictDeny {
+			continue
+		}
+		for j := range old.Parents {
+			o := &old.Parents[j]
+			if o.Ref == p.Ref && o.Accepted == metav1.ConditionFalse && o.Reason == p.Reason {
+				p.preexisting = true
+				break
+			}
+		}
+	}
+	return Decide(updated, mode)
 }

@@ -66,6 +66,9 @@ type ParentResult struct {
 	Message string
 	// Gateway is the Gateway that decided, nil when it is not known.
 	Gateway *Gateway
+
+	// preexisting marks a rejection that an update did not cause.
+	preexisting bool
 }
 
 // Path is the field path of the parentRef in the route.

@@ -21,6 +21,9 @@ func msgAccepted(gw *Gateway, l *Listener) string {
 	return "Accepted by Gateway " + gw.String() + " listener " + strconv.Quote(string(l.Name)) + "."
 }
 
+// msgPreexisting ends the warning for a rejection an update did not cause.
+const msgPreexisting = "(Not denied: this update did not cause it.)"
+
 func msgGatewayNotFound(ref ParentRef) string {
 	return fmt.Sprintf("Gateway %s/%s was not found, so this parentRef could not be checked. "+
 		"Check its name and namespace, or create the Gateway first.", ref.Namespace, ref.Name)
