@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+
+	"github.com/gatewarden/gatewarden/pkg/attachment"
+	"github.com/gatewarden/gatewarden/pkg/cluster"
+	"github.com/gatewarden/gatewarden/webhook"
+)
+
+// serveOptions are the flags of `gatewarden serve`. The names of the flags in
+// design.md section 5 are a contract: scripts and charts outside this repo
+// set them.
+type serveOptions struct {
+	kubeconfig   string
+	kubeAPIQPS   float32
+	kubeAPIBurst int
+
+	webhookHost string
+	webhookPort int
+	certDir     string
+
+	metricsAddr string
+	probeAddr   string
+
+	routeMode      attachment.Mode
+	namespaceMode  attachment.Mode
+	gatewayMode    attachment.Mode
+	grantApprovers string
+
+	status               bool
+	statusControllerName string
+
+	leaderElect             bool
+	leaderElectionNamespace string
+	leaderElectionID        string
+
+	shutdownTimeout time.Duration
+	logLevel        string
+	logFormat       string
+}
+
+func newServeCommand(s streams) *cobra.Command {
+	o := &serveOptions{
+		routeMode:     attachment.ModeDeny,
+		namespaceMode: attachment.ModeWarn,
+		gatewayMode:   attachment.ModeWarn,
+	}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the admission webhook (and the route status reconciler)",
+		Long: `serve runs gatewarden in the cluster: a TLS admission webhook that evaluates
+route, Namespace and Gateway writes against the Gateways' allowedRoutes, and
+denies or warns. The serving certificate is read from --cert-dir (tls.crt,
+tls.key) and reloaded when the files change.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.validate(); err != nil {
+				return &exitError{exitUsage, err}
+			}
+			// Tests pass their own context; the process stops on SIGTERM.
+			ctx := cmd.Context()
+			if ctx == nil || ctx == context.Background() {
+				ctx = ctrl.SetupSignalHandler()
+			}
+			if err := o.run(ctx, s); err != nil {
+				return &exitError{1, err}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "path to a kubeconfig; empty uses $KUBECONFIG or the in-cluster config")
+	f.Float32Var(&o.kubeAPIQPS, "kube-api-qps", 50, "queries per second to the API server; live confirmations of denials and status writes must not queue behind client-go's default of 5")
+	f.IntVar(&o.kubeAPIBurst, "kube-api-burst", 100, "burst of queries to the API server")
+	f.StringVar(&o.webhookHost, "webhook-host", "", "address the webhook server listens on; empty means every interface")
+	f.IntVar(&o.webhookPort, "webhook-port", 9443, "port the webhook server listens on")
+	f.StringVar(&o.certDir, "cert-dir", "/tmp/k8s-webhook-server/serving-certs", "folder holding tls.crt and tls.key, reloaded when they change")
+	f.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", `address of the Prometheus metrics endpoint; "0" turns it off`)
+	f.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
+	f.Var(&o.routeMode, "route-enforcement", "what a rejected parentRef of a route is: deny, warn or off (a Gateway's gatewarden.dev/enforcement annotation overrides it)")
+	f.Var(&o.namespaceMode, "namespace-enforcement", "what a Namespace label change that detaches routes is: warn, deny or off")
+	f.Var(&o.gatewayMode, "gateway-enforcement", "what a Gateway change that detaches routes is: warn, deny or off")
+	f.StringVar(&o.grantApprovers, "grant-approvers", "", "who may grant a namespace access to a Gateway by labelling it: group:NAME,user:NAME,...; empty lets anyone, with a warning")
+	f.BoolVar(&o.status, "status", true, "write gatewarden's own entry in the status.parents of routes")
+	f.StringVar(&o.statusControllerName, "status-controller-name", "gatewarden.dev/attachment", "controllerName of gatewarden's status.parents entries")
+	f.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader to write status; every replica serves admissions")
+	f.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease; empty means the pod's namespace")
+	f.StringVar(&o.leaderElectionID, "leader-election-id", "gatewarden.dev", "name of the leader election Lease")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight admissions and status writes get to finish on shutdown")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info or error")
+	f.StringVar(&o.logFormat, "log-format", "json", "log format: json or console")
+	return cmd
+}
+
+func (o *serveOptions) validate() error {
+	if _, err := webhook.ParseApprovers(o.grantApprovers); err != nil {
+		return err
+	}
+	if o.webhookPort < 1 || o.webhookPort > 65535 {
+		return fmt.Errorf("--webhook-port %d is not a port", o.webhookPort)
+	}
+	if _, err := o.level(); err != nil {
+		return err
+	}
+	if o.logFormat != "json" && o.logFormat != "console" {
+		return fmt.Errorf("--log-format %q is not json or console", o.logFormat)
+	}
+	return nil
+}
+
+func (o *serveOptions) level() (zapcore.Level, error) {
+	switch o.logLevel {
+	case "debug":
+		return zapcore.DebugLevel, nil
+	case "info":
+		return zapcore.InfoLevel, nil
+	case "error":
+		return zapcore.ErrorLevel, nil
+	}
+	return 0, fmt.Errorf("--log-level %q is not debug, info or error", o.logLevel)
+}
+
+func (o *serveOptions) restConfig() (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	if o.kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", o.kubeconfig)
+	} else {
+		cfg, err = ctrl.GetConfig()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading the kubeconfig: %w", err)
+	}
+	cfg.QPS, cfg.Burst = o.kubeAPIQPS, o.kubeAPIBurst
+	cfg.UserAgent = "gatewarden/" + buildVersion()
+	return cfg, nil
+}
+
+// newScheme knows every type gatewarden reads.
+func newScheme() (*runtime.Scheme, error) {
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, gatewayv1.Install, gatewayv1beta1.Install} {
+		if err := add(scheme); err != nil {
+			return nil, err
+		}
+	}
+	return scheme, nil
+}
+
+func (o *serveOptions) run(ctx context.Context, s streams) error {
+	level, _ := o.level()
+	zapOpts := []zap.Opts{zap.WriteTo(s.err), zap.Level(level)}
+	if o.logFormat == "console" {
+		zapOpts = append(zapOpts, zap.ConsoleEncoder())
+	}
+	ctrl.SetLogger(zap.New(zapOpts...))
+	log := ctrl.Log.WithName("serve")
+
+	cfg, err := o.restConfig()
+	if err != nil {
+		return err
+	}
+	scheme, err := newScheme()
+	if err != nil {
+		return err
+	}
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return err
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(cfg, httpClient)
+	if err != nil {
+		return fmt.Errorf("discovering the API server's resources: %w", err)
+	}
+	gatewaysServed, err := cluster.Served(mapper, cluster.GatewayAPIv1("Gateway"))
+	if err != nil {
+		return fmt.Errorf("discovering the API server's resources: %w", err)
+	}
+	if !gatewaysServed {
+		return errors.New("the API server does not serve gateway.networking.k8s.io/v1 Gateways: install the Gateway API CRDs (v1.1 or later) first")
+	}
+	routeTypes, err := cluster.ServedRouteTypes(mapper)
+	if err != nil {
+		return err
+	}
+	grantV1, err := cluster.Served(mapper, cluster.GatewayAPIv1("ReferenceGrant"))
+	if err != nil {
+		return err
+	}
+	var kinds []gatewayv1.Kind
+	for _, t := range routeTypes {
+		kinds = append(kinds, t.Kind)
+	}
+	log.Info("Starting gatewarden", "version", buildVersion(), "routeKinds", kinds, "referenceGrantV1", grantV1,
+		"routeEnforcement", o.routeMode, "namespaceEnforcement", o.namespaceMode)
+
+	shutdown := o.shutdownTimeout
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:         scheme,
+		MapperProvider: func(*rest.Config, *http.Client) (meta.RESTMapper, error) { return mapper, nil },
+		Cache:          cluster.CacheOptions(routeTypes),
+		Metrics:        metricsserver.Options{BindAddress: o.metricsAddr},
+		WebhookServer: ctrlwebhook.NewServer(ctrlwebhook.Options{
+			Host:    o.webhookHost,
+			Port:    o.webhookPort,
+			CertDir: o.certDir,
+			TLSOpts: []func(*tls.Config){func(c *tls.Config) {
+				c.MinVersion = tls.VersionTLS12
+				// HTTP/2 off: its rapid-reset and stream-exhaustion attacks
+				// (CVE-2023-44487, CVE-2023-39325) reach any TLS server.
+				c.NextProtos = []string{"http/1.1"}
+			}},
+		}),
+		HealthProbeBindAddress:        o.probeAddr,
+		LeaderElection:                o.leaderElect,
+		LeaderElectionID:              o.leaderElectionID,
+		LeaderElectionNamespace:       o.leaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       &shutdown,
+	})
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+
+	// Start every informer the webhook reads with the manager, so that
+	// /readyz waits for them and no admission waits for a cold cache.
+	if err := cluster.IndexRoutes(ctx, mgr.GetFieldIndexer(), routeTypes); err != nil {
+		return err
+	}
+	watched := []client.Object{&gatewayv1.Gateway{}, &corev1.Namespace{}}
+	if grantV1 {
+		watched = append(watched, &gatewayv1.ReferenceGrant{})
+	} else {
+		watched = append(watched, &gatewayv1beta1.ReferenceGrant{})
+	}
+	for _, obj := range watched {
+		if _, err := mgr.GetCache().GetInformer(ctx, obj); err != nil {
+			return fmt.Errorf("watching %T: %w", obj, err)
+		}
+	}
+
+	approvers, _ := webhook.ParseApprovers(o.grantApprovers)
+	reader := cluster.NewReader(mgr.GetCache(), mgr.GetAPIReader(), grantV1)
+	if err := webhook.SetupWithManager(mgr, webhook.Options{
+		Reader:        reader,
+		RouteTypes:    routeTypes,
+		RouteMode:     o.routeMode,
+		NamespaceMode: o.namespaceMode,
+		GatewayMode:   o.gatewayMode,
+		Approvers:     approvers,
+	}); err != nil {
+		return fmt.Errorf("setting up the webhooks: %w", err)
+	}
+
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("cache", func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), 100*time.Millisecond)
+		defer cancel()
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return errors.New("the cache has not synced yet")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	log.Info("Starting the manager", "webhook", fmt.Sprintf("%s:%d", o.webhookHost, o.webhookPort))
+	return mgr.Start(ctx)
+}

@@ -1,0 +1,145 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/gatewarden/gatewarden/pkg/attachment"
+)
+
+// IndexParentGateway indexes routes by the Gateways their parentRefs name,
+// as "namespace/name", so that a Gateway change finds its routes without a
+// cluster-wide list.
+const IndexParentGateway = "gatewarden.dev/parent-gateway"
+
+// CacheOptions returns the cache options gatewarden runs with: managedFields
+// are stripped from everything, and routes keep only what the evaluator and
+// the status reconciler read, so that memory scales with what matters.
+func CacheOptions(routeTypes []RouteType) cache.Options {
+	byObject := map[client.Object]cache.ByObject{}
+	for _, t := range routeTypes {
+		byObject[t.NewObject()] = cache.ByObject{Transform: TrimRoute}
+	}
+	byObject[&corev1.Namespace{}] = cache.ByObject{Transform: trimNamespace}
+	return cache.Options{
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject:         byObject,
+	}
+}
+
+var _ toolscache.TransformFunc = TrimRoute
+
+// TrimRoute drops the fields of a route that gatewarden never reads: its
+// managedFields and annotations, and in every rule all but the backend
+// references (matches, timeouts, header filters...). It keeps status: the
+// reconciler must see the entries of other controllers to leave them be.
+func TrimRoute(obj any) (any, error) {
+	if o, ok := obj.(client.Object); ok {
+		o.SetManagedFields(nil)
+		o.SetAnnotations(nil)
+	}
+	switch r := obj.(type) {
+	case *gatewayv1.HTTPRoute:
+		for i := range r.Spec.Rules {
+			rule := &r.Spec.Rules[i]
+			*rule = gatewayv1.HTTPRouteRule{Filters: httpFiltersWithRefs(rule.Filters), BackendRefs: rule.BackendRefs}
+			for j := range rule.BackendRefs {
+				rule.BackendRefs[j].Filters = httpFiltersWithRefs(rule.BackendRefs[j].Filters)
+			}
+		}
+	case *gatewayv1.GRPCRoute:
+		for i := range r.Spec.Rules {
+			rule := &r.Spec.Rules[i]
+			*rule = gatewayv1.GRPCRouteRule{Filters: grpcFiltersWithRefs(rule.Filters), BackendRefs: rule.BackendRefs}
+			for j := range rule.BackendRefs {
+				rule.BackendRefs[j].Filters = grpcFiltersWithRefs(rule.BackendRefs[j].Filters)
+			}
+		}
+	}
+	return obj, nil
+}
+
+// httpFiltersWithRefs keeps the filters that reference a backend, with only
+// that reference.
+func httpFiltersWithRefs(filters []gatewayv1.HTTPRouteFilter) []gatewayv1.HTTPRouteFilter {
+	var out []gatewayv1.HTTPRouteFilter
+	for _, f := range filters {
+		switch {
+		case f.RequestMirror != nil:
+			out = append(out, gatewayv1.HTTPRouteFilter{Type: f.Type, RequestMirror: &gatewayv1.HTTPRequestMirrorFilter{BackendRef: f.RequestMirror.BackendRef}})
+		case f.ExternalAuth != nil:
+			out = append(out, gatewayv1.HTTPRouteFilter{Type: f.Type, ExternalAuth: &gatewayv1.HTTPExternalAuthFilter{BackendRef: f.ExternalAuth.BackendRef}})
+		}
+	}
+	return out
+}
+
+func grpcFiltersWithRefs(filters []gatewayv1.GRPCRouteFilter) []gatewayv1.GRPCRouteFilter {
+	var out []gatewayv1.GRPCRouteFilter
+	for _, f := range filters {
+		if f.RequestMirror != nil {
+			out = append(out, gatewayv1.GRPCRouteFilter{Type: f.Type, RequestMirror: &gatewayv1.HTTPRequestMirrorFilter{BackendRef: f.RequestMirror.BackendRef}})
+		}
+	}
+	return out
+}
+
+// trimNamespace keeps a Namespace's labels, the only thing the evaluator
+// reads of it.
+func trimNamespace(obj any) (any, error) {
+	if ns, ok := obj.(*corev1.Namespace); ok {
+		ns.ManagedFields = nil
+		ns.Annotations = nil
+		ns.Spec = corev1.NamespaceSpec{}
+		ns.Status = corev1.NamespaceStatus{}
+	}
+	return obj, nil
+}
+
+// ParentGateways returns every Gateway a route's parentRefs name, once each.
+func ParentGateways(r *attachment.Route) []types.NamespacedName {
+	var keys []types.NamespacedName
+	for i := range r.ParentRefs {
+		ref := attachment.DefaultParentRef(r.Namespace, &r.ParentRefs[i])
+		if ref.IsGateway() && !slices.Contains(keys, ref.Key()) {
+			keys = append(keys, ref.Key())
+		}
+	}
+	return keys
+}
+
+// ParentGatewayKeys returns the "namespace/name" of every Gateway a route's
+// parentRefs name, the values of IndexParentGateway.
+func ParentGatewayKeys(r *attachment.Route) []string {
+	var keys []string
+	for _, k := range ParentGateways(r) {
+		keys = append(keys, k.String())
+	}
+	return keys
+}
+
+// IndexRoutes registers IndexParentGateway for every route type. It also
+// starts the informers of those types when the cache starts.
+func IndexRoutes(ctx context.Context, indexer client.FieldIndexer, routeTypes []RouteType) error {
+	for _, t := range routeTypes {
+		err := indexer.IndexField(ctx, t.NewObject(), IndexParentGateway, func(o client.Object) []string {
+			r, err := attachment.RouteFor(o)
+			if err != nil {
+				return nil
+			}
+			return ParentGatewayKeys(r)
+		})
+		if err != nil {
+			return fmt.Errorf("indexing %s by parent Gateway: %w", t.Kind, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,232 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+
+	"github.com/gatewarden/gatewarden/pkg/attachment"
+)
+
+// ConfirmTTL is how long a live read confirms what the cache said. A storm of
+// identical denials then costs one API round trip per Gateway and Namespace
+// version, not one per request; a change the cache has not seen yet can be
+// missed for at most this long.
+const ConfirmTTL = time.Second
+
+// Reader gathers, for a route, the Gateways it names, its Namespace and the
+// ReferenceGrants of its backends' namespaces.
+//
+// It reads the cache first: an allow is decided from the cache alone. The
+// cache can lag a write by milliseconds, so before a rejection is reported
+// the caller asks again with live=true, and Reader confirms each object with
+// a GET to the API server (a cache miss gets the same GET).
+type Reader struct {
+	Cache client.Reader
+	Live  client.Reader
+	// GrantV1 says that ReferenceGrant is read in v1; otherwise v1beta1,
+	// which every gateway-api release since v0.6 serves.
+	GrantV1 bool
+
+	mu       sync.Mutex
+	confirms map[confirmKey]confirmation
+	now      func() time.Time
+}
+
+type confirmKey struct {
+	kind string
+	key  types.NamespacedName
+	// cached is the resourceVersion the cache had ("" for a miss): once the
+	// cache moves on, the confirmation no longer applies.
+	cached string
+}
+
+type confirmation struct {
+	obj     client.Object // nil when the object does not exist
+	grants  []*gatewayv1.ReferenceGrant
+	expires time.Time
+}
+
+// NewReader returns a Reader over the manager's cache and live client.
+func NewReader(cache, live client.Reader, grantV1 bool) *Reader {
+	return &Reader{Cache: cache, Live: live, GrantV1: grantV1, confirms: map[confirmKey]confirmation{}, now: time.Now}
+}
+
+// ObjectsFor returns what the evaluator needs to evaluate route. With live
+// set, every object is confirmed against the API server.
+func (r *Reader) ObjectsFor(ctx context.Context, route *attachment.Route, live bool) (*attachment.Index, error) {
+	ix := attachment.NewIndex()
+	ns, found, err := get(ctx, r, types.NamespacedName{Name: route.Namespace}, newNamespace, live)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		ix.AddNamespace(ns)
+	}
+	seen := map[types.NamespacedName]bool{}
+	for i := range route.ParentRefs {
+		ref := attachment.DefaultParentRef(route.Namespace, &route.ParentRefs[i])
+		if !ref.IsGateway() || seen[ref.Key()] {
+			continue
+		}
+		seen[ref.Key()] = true
+		gw, found, err := get(ctx, r, ref.Key(), newGateway, live)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			ix.AddGateway(gw)
+		}
+	}
+	grantNamespaces := map[string]bool{}
+	for _, b := range route.BackendRefs {
+		if b.Ref.Namespace != nil && string(*b.Ref.Namespace) != route.Namespace {
+			grantNamespaces[string(*b.Ref.Namespace)] = true
+		}
+	}
+	for ns := range grantNamespaces {
+		grants, err := r.grants(ctx, ns, live)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range grants {
+			ix.AddReferenceGrant(g)
+		}
+	}
+	return ix, nil
+}
+
+// Gateway reads one Gateway, from the cache or confirmed live. It returns nil
+// when the Gateway does not exist.
+func (r *Reader) Gateway(ctx context.Context, key types.NamespacedName, live bool) (*gatewayv1.Gateway, error) {
+	gw, _, err := get(ctx, r, key, newGateway, live)
+	return gw, err
+}
+
+// Namespace reads one Namespace, from the cache or confirmed live. It returns
+// nil when the Namespace does not exist.
+func (r *Reader) Namespace(ctx context.Context, name string, live bool) (*corev1.Namespace, error) {
+	ns, _, err := get(ctx, r, types.NamespacedName{Name: name}, newNamespace, live)
+	return ns, err
+}
+
+func newGateway() *gatewayv1.Gateway  { return &gatewayv1.Gateway{} }
+func newNamespace() *corev1.Namespace { return &corev1.Namespace{} }
+
+// get reads an object from the cache; on a miss, or when live is set, it
+// confirms with the API server. It returns false when the object does not
+// exist. Objects it returns are shared and must not be modified.
+func get[T client.Object](ctx context.Context, r *Reader, key types.NamespacedName, newObj func() T, live bool) (T, bool, error) {
+	var none T
+	obj := newObj()
+	err := r.Cache.Get(ctx, key, obj)
+	switch {
+	case err == nil && !live:
+		return obj, true, nil
+	case err != nil && !apierrors.IsNotFound(err):
+		return none, false, fmt.Errorf("reading %T %s from the cache: %w", obj, key, err)
+	}
+	cached := ""
+	if err == nil {
+		cached = obj.GetResourceVersion()
+	}
+	ck := confirmKey{kind: fmt.Sprintf("%T", obj), key: key, cached: cached}
+	if c, ok := r.confirmed(ck); ok {
+		if c.obj == nil {
+			return none, false, nil
+		}
+		return c.obj.(T), true, nil
+	}
+	fresh := newObj()
+	err = r.Live.Get(ctx, key, fresh)
+	switch {
+	case apierrors.IsNotFound(err):
+		r.confirm(ck, confirmation{})
+		return none, false, nil
+	case err != nil:
+		return none, false, fmt.Errorf("reading %T %s from the API server: %w", obj, key, err)
+	}
+	r.confirm(ck, confirmation{obj: fresh})
+	return fresh, true, nil
+}
+
+func (r *Reader) grants(ctx context.Context, namespace string, live bool) ([]*gatewayv1.ReferenceGrant, error) {
+	cached, version, err := r.listGrants(ctx, r.Cache, namespace)
+	if err != nil {
+		return nil, fmt.Errorf("listing ReferenceGrants in %s from the cache: %w", namespace, err)
+	}
+	if !live {
+		return cached, nil
+	}
+	ck := confirmKey{kind: "ReferenceGrantList", key: types.NamespacedName{Namespace: namespace}, cached: version}
+	if c, ok := r.confirmed(ck); ok {
+		return c.grants, nil
+	}
+	fresh, _, err := r.listGrants(ctx, r.Live, namespace)
+	if err != nil {
+		return nil, fmt.Errorf("listing ReferenceGrants in %s from the API server: %w", namespace, err)
+	}
+	r.confirm(ck, confirmation{grants: fresh})
+	return fresh, nil
+}
+
+// listGrants lists the ReferenceGrants of a namespace in the served version,
+// with a fingerprint of their resourceVersions.
+func (r *Reader) listGrants(ctx context.Context, reader client.Reader, namespace string) ([]*gatewayv1.ReferenceGrant, string, error) {
+	var out []*gatewayv1.ReferenceGrant
+	if r.GrantV1 {
+		list := &gatewayv1.ReferenceGrantList{}
+		if err := reader.List(ctx, list, client.InNamespace(namespace)); err != nil {
+			return nil, "", err
+		}
+		for i := range list.Items {
+			out = append(out, &list.Items[i])
+		}
+	} else {
+		list := &gatewayv1beta1.ReferenceGrantList{}
+		if err := reader.List(ctx, list, client.InNamespace(namespace)); err != nil {
+			return nil, "", err
+		}
+		for i := range list.Items {
+			out = append(out, (*gatewayv1.ReferenceGrant)(&list.Items[i]))
+		}
+	}
+	version := ""
+	for _, g := range out {
+		version += g.Name + "@" + g.ResourceVersion + ","
+	}
+	return out, version, nil
+}
+
+func (r *Reader) confirmed(k confirmKey) (confirmation, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.confirms[k]
+	if !ok || r.now().After(c.expires) {
+		return confirmation{}, false
+	}
+	return c, true
+}
+
+func (r *Reader) confirm(k confirmKey, c confirmation) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	// Expired entries go on the next write: the map holds at most what was
+	// confirmed within the last ConfirmTTL.
+	for old, v := range r.confirms {
+		if now.After(v.expires) {
+			delete(r.confirms, old)
+		}
+	}
+	c.expires = now.Add(ConfirmTTL)
+	r.confirms[k] = c
+}

@@ -1,0 +1,129 @@
+package webhook
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/gatewarden/gatewarden/pkg/attachment"
+)
+
+// The texts the webhook adds to the evaluator's own messages are kept here,
+// so that they are reviewed together and tests assert on them. Warnings are
+// kept under maxWarning characters so that kubectl prints each whole, and
+// few enough that the API server's 4,096-character budget never truncates
+// them.
+
+const (
+	maxWarning = 120
+	// maxListedRoutes is how many affected routes a warning names; the rest
+	// are counted.
+	maxListedRoutes = 5
+)
+
+const msgUnconfirmed = "gatewarden could not confirm this with the API server (%v), so it was not denied; retry to be sure."
+
+// detachWarnings explains a change that detaches routes: one line to say
+// what happens, one per route for the first few, a count of the rest, and
+// what to do.
+func detachWarnings(what string, dets []attachment.Detachment, fix string) []string {
+	routes := map[string]bool{}
+	for i := range dets {
+		routes[routeName(dets[i].Route)] = true
+	}
+	out := []string{clip(fmt.Sprintf("%s detaches %d %s from %s:", what, len(routes), plural(len(routes), "route", "routes"), gatewaysOf(dets)))}
+	listed := 0
+	for i := range dets {
+		if listed == maxListedRoutes {
+			break
+		}
+		d := &dets[i]
+		line := fmt.Sprintf("- %s from Gateway %s/%s", routeName(d.Route), d.After.Ref.Namespace, d.After.Ref.Name)
+		if d.After.Accepted == metav1.ConditionFalse {
+			if withReason := line + " (" + string(d.After.Reason) + ")"; utf8.RuneCountInString(withReason) <= maxWarning {
+				line = withReason
+			}
+		}
+		out = append(out, clip(line))
+		listed++
+	}
+	if rest := len(dets) - listed; rest > 0 {
+		out = append(out, fmt.Sprintf("- and %d more; their status and `gatewarden check` name them all", rest))
+	}
+	return append(out, clip(fix))
+}
+
+func routeName(r *attachment.Route) string {
+	return fmt.Sprintf("%s %s/%s", r.Kind, r.Namespace, r.Name)
+}
+
+// gatewaysOf names the Gateways routes detach from: one by name, several by
+// count.
+func gatewaysOf(dets []attachment.Detachment) string {
+	seen := map[string]bool{}
+	var names []string
+	for i := range dets {
+		n := dets[i].After.Ref.Namespace + "/" + dets[i].After.Ref.Name
+		if !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	if len(names) == 1 {
+		return "Gateway " + names[0]
+	}
+	return fmt.Sprintf("%d Gateways", len(names))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// clip shortens s to maxWarning characters.
+func clip(s string) string {
+	if utf8.RuneCountInString(s) <= maxWarning {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:maxWarning-1]) + "…"
+}
+
+// detachDenial is the one message of a denied change that would detach
+// routes: the warnings joined.
+func detachDenial(lines []string) string {
+	return strings.Join(lines, " ")
+}
+
+// grantWarnings says which Gateways a Namespace newly reaches through its
+// labels, when no approver guards them.
+func grantWarnings(ns string, grants []attachment.Grant) []string {
+	out := make([]string, 0, len(grants)+1)
+	for i, g := range grants {
+		if i == maxListedRoutes {
+			out = append(out, fmt.Sprintf("- and %d more listeners", len(grants)-i))
+			break
+		}
+		out = append(out, clip(fmt.Sprintf("namespace %s can now attach routes to Gateway %s listener %q (selector %s)",
+			ns, g.Gateway, g.Listener.Name, g.Listener.SelectorText)))
+	}
+	return out
+}
+
+// grantDenial says who may grant what the request tried to.
+func grantDenial(ns string, grants []attachment.Grant, approvers Approvers) string {
+	var what []string
+	for i, g := range grants {
+		if i == maxListedRoutes {
+			what = append(what, fmt.Sprintf("and %d more", len(grants)-i))
+			break
+		}
+		what = append(what, fmt.Sprintf("Gateway %s listener %q (selector %s)", g.Gateway, g.Listener.Name, g.Listener.SelectorText))
+	}
+	return fmt.Sprintf("these labels would let namespace %s attach routes to %s; only %s may grant that. Ask one of them to label it.",
+		ns, strings.Join(what, ", "), approvers)
+}

@@ -1,0 +1,112 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/gatewarden/gatewarden/pkg/attachment"
+	"github.com/gatewarden/gatewarden/pkg/cluster"
+)
+
+// RouteValidator admits the routes of one kind. Each route kind has its own
+// file with its named type and setup function; they all share this logic.
+type RouteValidator[T client.Object] struct {
+	// Reader gathers the Gateways, Namespace and ReferenceGrants a route
+	// needs, from the cache and, before a rejection, confirmed live.
+	Reader *cluster.Reader
+	// Mode is --route-enforcement; a Gateway's annotation overrides it.
+	Mode attachment.Mode
+	// Observe, when set, is told of every decision, for metrics.
+	Observe func(kind gatewayv1.Kind, d attachment.Decision, elapsed time.Duration)
+}
+
+// ValidateCreate evaluates every parentRef of a new route.
+func (v *RouteValidator[T]) ValidateCreate(ctx context.Context, obj T) (admission.Warnings, error) {
+	return v.validate(ctx, nil, obj)
+}
+
+// ValidateUpdate evaluates the updated route. A rejection the update did not
+// cause is a warning, not a denial (attachment.DecideUpdate).
+func (v *RouteValidator[T]) ValidateUpdate(ctx context.Context, oldObj, newObj T) (admission.Warnings, error) {
+	if newObj.GetDeletionTimestamp() != nil {
+		// Finalizers are being removed: never stand in the way of a delete.
+		return nil, nil
+	}
+	return v.validate(ctx, &oldObj, newObj)
+}
+
+// ValidateDelete allows every delete: the webhook configuration does not
+// even send them, and a delete must never be blocked.
+func (v *RouteValidator[T]) ValidateDelete(context.Context, T) (admission.Warnings, error) {
+	return nil, nil
+}
+
+func (v *RouteValidator[T]) validate(ctx context.Context, oldObj *T, obj T) (admission.Warnings, error) {
+	start := time.Now()
+	route, err := attachment.RouteFor(obj)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	var oldRoute *attachment.Route
+	if oldObj != nil {
+		if oldRoute, err = attachment.RouteFor(*oldObj); err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+	}
+
+	d, err := v.decide(ctx, oldRoute, route, false)
+	if err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("gatewarden could not read what %s %s/%s needs: %w", route.Kind, route.Namespace, route.Name, err))
+	}
+	if d.Verdict != attachment.VerdictAllow {
+		// The cache may lag a write that happened a moment ago (kubectl apply
+		// -f dir/ creates the Namespace, the Gateway and the route within a
+		// second): confirm with live reads before reporting a problem.
+		confirmed, err := v.decide(ctx, oldRoute, route, true)
+		if err != nil {
+			logf.FromContext(ctx).Error(err, "Confirming a rejection with the API server failed; warning instead of denying")
+			d = unconfirmed(d, err)
+		} else {
+			d = confirmed
+		}
+	}
+	if v.Observe != nil {
+		v.Observe(route.Kind, d, time.Since(start))
+	}
+	if d.Verdict == attachment.VerdictDeny {
+		gk := schema.GroupKind{Group: gatewayv1.GroupName, Kind: string(route.Kind)}
+		return d.Warnings, apierrors.NewInvalid(gk, route.Name, d.Denials)
+	}
+	return d.Warnings, nil
+}
+
+func (v *RouteValidator[T]) decide(ctx context.Context, oldRoute, route *attachment.Route, live bool) (attachment.Decision, error) {
+	objs, err := v.Reader.ObjectsFor(ctx, route, live)
+	if err != nil {
+		return attachment.Decision{}, err
+	}
+	res := attachment.Evaluate(route, objs)
+	if oldRoute == nil {
+		return attachment.Decide(res, v.Mode), nil
+	}
+	return attachment.DecideUpdate(attachment.Evaluate(oldRoute, objs), res, v.Mode), nil
+}
+
+// unconfirmed turns the denials of a decision that could not be confirmed
+// into warnings: a stale cache must never cause a wrong denial.
+func unconfirmed(d attachment.Decision, err error) attachment.Decision {
+	out := attachment.Decision{Verdict: attachment.VerdictWarn, Warnings: d.Warnings}
+	for _, e := range d.Denials {
+		out.Warnings = append(out.Warnings, e.Field+": "+e.Detail)
+	}
+	out.Warnings = append(out.Warnings, fmt.Sprintf(msgUnconfirmed, err))
+	return out
+}
