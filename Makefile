@@ -50,11 +50,20 @@ lint: $(GOLANGCI_LINT) ## Run go vet and golangci-lint.
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: test
-test: test-unit ## Run every test: unit, fuzz seeds, and against a real kube-apiserver.
+test: test-unit test-integration ## Run every test: unit, fuzz seeds, chart, and against a real kube-apiserver.
 
 .PHONY: test-unit
 test-unit: ## Run the tests that need no control plane, with the race detector.
 	$(GO) test -race -count=1 $(UNIT_PKGS)
+
+.PHONY: test-integration
+test-integration: tools ## Run the tests against a real kube-apiserver and etcd, and the chart's.
+	$(GO) test -count=1 -timeout 30m ./test/...
+
+.PHONY: helm-lint
+helm-lint: $(HELM) ## Lint the Helm chart in both certificate modes.
+	$(HELM) lint --strict charts/gatewarden
+	$(HELM) lint --strict charts/gatewarden --set certManager.enabled=false
 
 .PHONY: golden
 golden: ## Regenerate the golden verdicts of the scenario fixtures (review the diff).

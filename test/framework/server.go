@@ -1,0 +1,353 @@
+package framework
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// Server is a running `gatewarden serve` process with the
+// ValidatingWebhookConfiguration that sends admissions to it.
+type Server struct {
+	Name string
+	// URL is the webhook server's base URL, https://127.0.0.1:PORT.
+	URL string
+	// ProbeURL is the base URL of /healthz and /readyz; MetricsURL of /metrics.
+	ProbeURL, MetricsURL string
+	// Webhook is the ValidatingWebhookConfiguration registered for it.
+	Webhook *admissionregistrationv1.ValidatingWebhookConfiguration
+
+	cp   *ControlPlane
+	cmd  *exec.Cmd
+	logs *syncBuffer
+	done chan struct{}
+	err  error
+}
+
+// Gatewarden builds the gatewarden binary once per control plane.
+func (cp *ControlPlane) Gatewarden() (string, error) {
+	path := filepath.Join(cp.dir, "gatewarden")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	cmd := exec.Command("go", "build", "-o", path, "./cmd/gatewarden")
+	cmd.Dir = cp.Root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building gatewarden: %w\n%s", err, out)
+	}
+	return path, nil
+}
+
+// StartGatewarden runs `gatewarden serve` against the control plane with
+// extra flags, waits until it is ready, registers webhooks (the chart's
+// ValidatingWebhookConfiguration unless webhooks is given) pointing at it, and
+// waits until the API server calls it.
+func (cp *ControlPlane) StartGatewarden(ctx context.Context, name string, webhooks *admissionregistrationv1.ValidatingWebhookConfiguration, flags ...string) (*Server, error) {
+	bin, err := cp.Gatewarden()
+	if err != nil {
+		return nil, err
+	}
+	ports, err := freePorts(3)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		Name:       name,
+		URL:        fmt.Sprintf("https://127.0.0.1:%d", ports[0]),
+		ProbeURL:   fmt.Sprintf("http://127.0.0.1:%d", ports[1]),
+		MetricsURL: fmt.Sprintf("http://127.0.0.1:%d", ports[2]),
+		cp:         cp,
+		logs:       &syncBuffer{},
+		done:       make(chan struct{}),
+	}
+	args := append([]string{"serve",
+		"--kubeconfig=" + cp.Kubeconfig,
+		"--cert-dir=" + cp.ServingCertDir(),
+		"--webhook-host=127.0.0.1",
+		fmt.Sprintf("--webhook-port=%d", ports[0]),
+		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", ports[1]),
+		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", ports[2]),
+		"--log-format=console",
+		"--shutdown-timeout=10s",
+	}, flags...)
+	s.cmd = exec.Command(bin, args...)
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		s.err = s.cmd.Wait()
+		close(s.done)
+	}()
+	if err := s.waitReady(ctx); err != nil {
+		return nil, errors.Join(err, s.Stop(ctx))
+	}
+	if webhooks == nil {
+		if webhooks, err = cp.ChartWebhookConfiguration(); err != nil {
+			return nil, errors.Join(err, s.Stop(ctx))
+		}
+	}
+	s.Webhook = PointAt(webhooks, "gatewarden-"+name, s.URL, cp.CABundle())
+	if err := cp.Client.Create(ctx, s.Webhook); err != nil {
+		return nil, errors.Join(fmt.Errorf("registering the webhooks: %w", err), s.Stop(ctx))
+	}
+	if err := cp.waitWebhookCalled(ctx); err != nil {
+		return nil, errors.Join(err, s.Stop(ctx))
+	}
+	return s, nil
+}
+
+// Logs returns what the server has logged so far.
+func (s *Server) Logs() string { return s.logs.String() }
+
+// Stop removes the webhook configuration, so that the API server stops
+// calling the server, then stops the server with SIGTERM, as the kubelet
+// does, and waits for it to exit.
+func (s *Server) Stop(ctx context.Context) error {
+	var errs []error
+	if s.Webhook != nil {
+		if err := s.cp.Client.Delete(ctx, s.Webhook); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	select {
+	case <-s.done:
+	default:
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(30 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.done
+			errs = append(errs, errors.New("gatewarden did not stop within 30s of SIGTERM"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Exited reports whether the process has exited, and its error.
+func (s *Server) Exited() (bool, error) {
+	select {
+	case <-s.done:
+		return true, s.err
+	default:
+		return false, nil
+	}
+}
+
+func (s *Server) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		if exited, err := s.Exited(); exited {
+			return fmt.Errorf("gatewarden exited before it was ready (%w):\n%s", err, s.Logs())
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.ProbeURL+"/readyz", http.NoBody)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("gatewarden was not ready within 90s:\n%s", s.Logs())
+}
+
+// TLSClient returns an HTTP client that trusts the serving certificate, for
+// posting AdmissionReviews straight to the server.
+func (cp *ControlPlane) TLSClient() *http.Client {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(cp.CABundle())
+	return &http.Client{
+		Timeout:   10 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}},
+	}
+}
+
+// probeGateway is a Gateway that never exists: a route to it is admitted
+// with gatewarden's "not found" warning, which tells that the API server
+// calls the webhook.
+const probeGateway = "gatewarden-probe-gateway-that-does-not-exist"
+
+// waitWebhookCalled waits until the API server sends route admissions to
+// the webhook: its configuration reaches the API server's informer a moment
+// after it is created.
+func (cp *ControlPlane) waitWebhookCalled(ctx context.Context) error {
+	warnings := &WarningRecorder{}
+	c, err := cp.ClientWithWarnings(warnings)
+	if err != nil {
+		return err
+	}
+	route := &gatewayv1.HTTPRoute{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", GenerateName: "probe-"},
+		Spec: gatewayv1.HTTPRouteSpec{CommonRouteSpec: gatewayv1.CommonRouteSpec{
+			ParentRefs: []gatewayv1.ParentReference{{Name: probeGateway}},
+		}},
+	}
+	var last error
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		warnings.Reset()
+		last = c.Create(ctx, route.DeepCopy(), client.DryRunAll)
+		if last == nil && strings.Contains(strings.Join(warnings.Messages(), "\n"), probeGateway) {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("the API server did not call the webhook within 60s (last error: %w)", last)
+}
+
+// PointAt returns a copy of a ValidatingWebhookConfiguration named name whose
+// webhooks call baseURL (the service's path kept) and trust caBundle, as
+// the API server reaches a webhook that runs outside the cluster.
+func PointAt(in *admissionregistrationv1.ValidatingWebhookConfiguration, name, baseURL string, caBundle []byte) *admissionregistrationv1.ValidatingWebhookConfiguration {
+	out := in.DeepCopy()
+	out.ObjectMeta = metav1.ObjectMeta{Name: name, Labels: in.Labels}
+	for i := range out.Webhooks {
+		cc := &out.Webhooks[i].ClientConfig
+		path := ""
+		if cc.Service != nil && cc.Service.Path != nil {
+			path = *cc.Service.Path
+		}
+		cc.Service = nil
+		cc.URL = ptr.To(baseURL + path)
+		cc.CABundle = caBundle
+	}
+	return out
+}
+
+// WarningRecorder keeps the warnings the API server returns.
+type WarningRecorder struct {
+	mu       sync.Mutex
+	messages []string
+}
+
+// HandleWarningHeader implements rest.WarningHandler.
+func (w *WarningRecorder) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.messages = append(w.messages, text)
+}
+
+// Messages returns the warnings so far.
+func (w *WarningRecorder) Messages() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.messages...)
+}
+
+// Reset forgets the warnings so far.
+func (w *WarningRecorder) Reset() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.messages = nil
+}
+
+// ClientWithWarnings returns an admin client whose warnings go to w.
+func (cp *ControlPlane) ClientWithWarnings(w *WarningRecorder) (client.Client, error) {
+	cfg := rest.CopyConfig(cp.Config)
+	cfg.WarningHandler = w
+	return client.New(cfg, client.Options{Scheme: cp.Scheme})
+}
+
+// ImpersonatingClient returns a client that acts as user, in groups, with
+// its warnings going to w (which may be nil).
+func (cp *ControlPlane) ImpersonatingClient(user string, groups []string, w *WarningRecorder) (client.Client, error) {
+	cfg := rest.CopyConfig(cp.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: groups}
+	if w != nil {
+		cfg.WarningHandler = w
+	}
+	return client.New(cfg, client.Options{Scheme: cp.Scheme})
+}
+
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var listeners []net.Listener
+	defer func() {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		listeners = append(listeners, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's two writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// ChartWebhookConfiguration renders the Helm chart (release gatewarden in
+// namespace gatewarden-system, default values) and returns its
+// ValidatingWebhookConfiguration: the tests register exactly what users
+// install, rules, selectors and policies included.
+func (cp *ControlPlane) ChartWebhookConfiguration(set ...string) (*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
+	args := []string{"template", "gatewarden", filepath.Join(cp.Root, "charts", "gatewarden"), "--namespace", "gatewarden-system", "--kube-version", "1.37.2"}
+	for _, s := range set {
+		args = append(args, "--set", s)
+	}
+	cmd := exec.Command(filepath.Join(cp.Bin, "helm"), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("helm template: %w: %s", err, stderr.String())
+	}
+	for _, doc := range strings.Split(string(out), "\n---") {
+		if !strings.Contains(doc, "kind: ValidatingWebhookConfiguration") {
+			continue
+		}
+		vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+		if err := yaml.UnmarshalStrict([]byte(doc), vwc); err != nil {
+			return nil, fmt.Errorf("decoding the chart's ValidatingWebhookConfiguration: %w", err)
+		}
+		return vwc, nil
+	}
+	return nil, errors.New("the chart renders no ValidatingWebhookConfiguration")
+}
