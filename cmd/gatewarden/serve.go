@@ -28,6 +28,8 @@ import (
 
 	"github.com/gatewarden/gatewarden/pkg/attachment"
 	"github.com/gatewarden/gatewarden/pkg/cluster"
+	"github.com/gatewarden/gatewarden/pkg/metrics"
+	"github.com/gatewarden/gatewarden/pkg/status"
 	"github.com/gatewarden/gatewarden/webhook"
 )
 
@@ -53,6 +55,7 @@ type serveOptions struct {
 
 	status               bool
 	statusControllerName string
+	statusWorkers        int
 
 	leaderElect             bool
 	leaderElectionNamespace string
@@ -107,6 +110,7 @@ tls.key) and reloaded when the files change.`,
 	f.StringVar(&o.grantApprovers, "grant-approvers", "", "who may grant a namespace access to a Gateway by labelling it: group:NAME,user:NAME,...; empty lets anyone, with a warning")
 	f.BoolVar(&o.status, "status", true, "write gatewarden's own entry in the status.parents of routes")
 	f.StringVar(&o.statusControllerName, "status-controller-name", "gatewarden.dev/attachment", "controllerName of gatewarden's status.parents entries")
+	f.IntVar(&o.statusWorkers, "status-workers", 4, "routes of each kind whose status is written at once")
 	f.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader to write status; every replica serves admissions")
 	f.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease; empty means the pod's namespace")
 	f.StringVar(&o.leaderElectionID, "leader-election-id", "gatewarden.dev", "name of the leader election Lease")
@@ -272,8 +276,20 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 		NamespaceMode: o.namespaceMode,
 		GatewayMode:   o.gatewayMode,
 		Approvers:     approvers,
+		Observe:       metrics.ObserveAdmission,
 	}); err != nil {
 		return fmt.Errorf("setting up the webhooks: %w", err)
+	}
+	if o.status {
+		if err := status.SetupWithManager(mgr, status.Options{
+			Reader:                  reader,
+			RouteTypes:              routeTypes,
+			ControllerName:          gatewayv1.GatewayController(o.statusControllerName),
+			GrantV1:                 grantV1,
+			MaxConcurrentReconciles: o.statusWorkers,
+		}); err != nil {
+			return err
+		}
 	}
 
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {

@@ -5,6 +5,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // EnforcementAnnotation on a Gateway overrides the route enforcement mode for
@@ -71,6 +72,9 @@ type Decision struct {
 	Denials field.ErrorList
 	// Warnings say what was let through and why it needs attention.
 	Warnings []string
+	// Reason is the Gateway API reason of the first parentRef that was not
+	// accepted, RefNotPermitted when only backendRefs are, or Accepted.
+	Reason gatewayv1.RouteConditionReason
 }
 
 // ParentVerdict is the verdict for one parentRef: mode is the default, which
@@ -100,7 +104,15 @@ func ParentVerdict(p *ParentResult, mode Mode) Verdict {
 //   - A backendRef that is not permitted is a warning: it does not stop the
 //     route from attaching.
 func Decide(res RouteResult, mode Mode) Decision {
-	var d Decision
+	d := Decision{Reason: gatewayv1.RouteReasonAccepted}
+	if len(res.RefProblems) > 0 {
+		d.Reason = res.RefProblems[0].Reason
+	}
+	for i := len(res.Parents) - 1; i >= 0; i-- {
+		if res.Parents[i].Accepted != metav1.ConditionTrue {
+			d.Reason = res.Parents[i].Reason
+		}
+	}
 	for i := range res.Parents {
 		p := &res.Parents[i]
 		switch ParentVerdict(p, mode) {

@@ -20,6 +20,11 @@ import (
 // cluster-wide list.
 const IndexParentGateway = "gatewarden.dev/parent-gateway"
 
+// IndexBackendNamespace indexes routes by the other namespaces their
+// backendRefs point into, so that a ReferenceGrant change finds the routes it
+// could cover.
+const IndexBackendNamespace = "gatewarden.dev/backend-namespace"
+
 // CacheOptions returns the cache options gatewarden runs with: managedFields
 // are stripped from everything, and routes keep only what the evaluator and
 // the status reconciler read, so that memory scales with what matters.
@@ -126,19 +131,38 @@ func ParentGatewayKeys(r *attachment.Route) []string {
 	return keys
 }
 
-// IndexRoutes registers IndexParentGateway for every route type. It also
-// starts the informers of those types when the cache starts.
+// BackendNamespaces returns the namespaces other than its own that a route's
+// backendRefs point into, once each.
+func BackendNamespaces(r *attachment.Route) []string {
+	var out []string
+	for _, b := range r.BackendRefs {
+		if b.Ref.Namespace != nil && string(*b.Ref.Namespace) != r.Namespace && !slices.Contains(out, string(*b.Ref.Namespace)) {
+			out = append(out, string(*b.Ref.Namespace))
+		}
+	}
+	return out
+}
+
+// IndexRoutes registers IndexParentGateway and IndexBackendNamespace for
+// every route type. It also starts the informers of those types when the
+// cache starts.
 func IndexRoutes(ctx context.Context, indexer client.FieldIndexer, routeTypes []RouteType) error {
+	indexes := map[string]func(*attachment.Route) []string{
+		IndexParentGateway:    ParentGatewayKeys,
+		IndexBackendNamespace: BackendNamespaces,
+	}
 	for _, t := range routeTypes {
-		err := indexer.IndexField(ctx, t.NewObject(), IndexParentGateway, func(o client.Object) []string {
-			r, err := attachment.RouteFor(o)
+		for name, values := range indexes {
+			err := indexer.IndexField(ctx, t.NewObject(), name, func(o client.Object) []string {
+				r, err := attachment.RouteFor(o)
+				if err != nil {
+					return nil
+				}
+				return values(r)
+			})
 			if err != nil {
-				return nil
+				return fmt.Errorf("indexing %s by %s: %w", t.Kind, name, err)
 			}
-			return ParentGatewayKeys(r)
-		})
-		if err != nil {
-			return fmt.Errorf("indexing %s by parent Gateway: %w", t.Kind, err)
 		}
 	}
 	return nil

@@ -1,0 +1,49 @@
+// Package metrics holds gatewarden's Prometheus metrics, registered with
+// controller-runtime's registry so that the manager's /metrics serves them.
+// It only counts; it decides nothing.
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/gatewarden/gatewarden/pkg/attachment"
+)
+
+var (
+	// AdmissionDecisions counts admissions of routes by kind, verdict and the
+	// Gateway API reason of the first parentRef that was not accepted
+	// ("Accepted" when all were).
+	AdmissionDecisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatewarden_admission_decisions_total",
+		Help: "Admissions of routes, by route kind, verdict (allow, warn, deny) and reason.",
+	}, []string{"kind", "verdict", "reason"})
+
+	// EvaluationDuration is the time an admission took to decide, reads
+	// included.
+	EvaluationDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "gatewarden_admission_evaluation_duration_seconds",
+		Help:    "Time to decide a route admission, reading the objects it needs included.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+	}, []string{"kind"})
+
+	// Routes is the number of parentRefs to each Gateway by whether the
+	// Gateway accepts them, as the status reconciler last evaluated them.
+	Routes = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gatewarden_routes",
+		Help: "Route parentRefs per Gateway, by accepted (True, False) and reason, as last evaluated by the status reconciler.",
+	}, []string{"gateway_namespace", "gateway", "accepted", "reason"})
+)
+
+func init() {
+	ctrlmetrics.Registry.MustRegister(AdmissionDecisions, EvaluationDuration, Routes)
+}
+
+// ObserveAdmission records one route admission.
+func ObserveAdmission(kind gatewayv1.Kind, d attachment.Decision, elapsed time.Duration) {
+	AdmissionDecisions.WithLabelValues(string(kind), string(d.Verdict), string(d.Reason)).Inc()
+	EvaluationDuration.WithLabelValues(string(kind)).Observe(elapsed.Seconds())
+}
