@@ -12,6 +12,7 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 HELM_VERSION          ?= v3.22.0
 
 BIN     := $(abspath bin)
+KEEP    ?=
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -s -w -X main.version=$(VERSION)
@@ -72,6 +73,10 @@ golden: ## Regenerate the golden verdicts of the scenario fixtures (review the d
 .PHONY: bench
 bench: ## Run the benchmarks.
 	$(GO) test -run '^$$' -bench . -benchmem $(UNIT_PKGS)
+
+.PHONY: demo
+demo: tools ## Run the example scenario on a local control plane (KEEP=1 keeps it up).
+	KEEP=$(KEEP) $(GO) run ./test/demo
 
 .PHONY: check-sample
 check-sample: build ## Run `gatewarden check` on the example scenario.
