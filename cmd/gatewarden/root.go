@@ -74,6 +74,6 @@ specification defines it, and denies or warns at admission time.`,
 	root.SetIn(s.in)
 	root.SetOut(s.out)
 	root.SetErr(s.err)
-	root.AddCommand(newCheckCommand(s), newServeCommand(s), newVersionCommand(s))
+	root.AddCommand(newCheckCommand(s), newServeCommand(s), newDoctorCommand(s), newVersionCommand(s))
 	return root
 }

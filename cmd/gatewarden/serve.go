@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,6 +29,7 @@ import (
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/gatewarden/gatewarden/pkg/attachment"
+	"github.com/gatewarden/gatewarden/pkg/certs"
 	"github.com/gatewarden/gatewarden/pkg/cluster"
 	"github.com/gatewarden/gatewarden/pkg/metrics"
 	"github.com/gatewarden/gatewarden/pkg/status"
@@ -61,6 +64,14 @@ type serveOptions struct {
 	leaderElectionNamespace string
 	leaderElectionID        string
 
+	selfSigned            bool
+	selfSignedSecretName  string
+	webhookConfigName     string
+	webhookServiceName    string
+	podNamespace          string
+	selfSignedCheckPeriod time.Duration
+
+	pprofAddr       string
 	shutdownTimeout time.Duration
 	logLevel        string
 	logFormat       string
@@ -97,8 +108,8 @@ tls.key) and reloaded when the files change.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "path to a kubeconfig; empty uses $KUBECONFIG or the in-cluster config")
-	f.Float32Var(&o.kubeAPIQPS, "kube-api-qps", 50, "queries per second to the API server; live confirmations of denials and status writes must not queue behind client-go's default of 5")
-	f.IntVar(&o.kubeAPIBurst, "kube-api-burst", 100, "burst of queries to the API server")
+	f.Float32Var(&o.kubeAPIQPS, "kube-api-qps", 500, "queries per second to the API server: live confirmations of denials and a relabel's status writes must not queue behind client-go's default of 5; the API server's priority and fairness protects it")
+	f.IntVar(&o.kubeAPIBurst, "kube-api-burst", 1000, "burst of queries to the API server")
 	f.StringVar(&o.webhookHost, "webhook-host", "", "address the webhook server listens on; empty means every interface")
 	f.IntVar(&o.webhookPort, "webhook-port", 9443, "port the webhook server listens on")
 	f.StringVar(&o.certDir, "cert-dir", "/tmp/k8s-webhook-server/serving-certs", "folder holding tls.crt and tls.key, reloaded when they change")
@@ -114,6 +125,13 @@ tls.key) and reloaded when the files change.`,
 	f.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader to write status; every replica serves admissions")
 	f.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease; empty means the pod's namespace")
 	f.StringVar(&o.leaderElectionID, "leader-election-id", "gatewarden.dev", "name of the leader election Lease")
+	f.BoolVar(&o.selfSigned, "self-signed", false, "without cert-manager: keep a self-signed CA and serving certificate in --self-signed-secret-name, write them to --cert-dir and patch the caBundle of --webhook-config-name; renewed before they expire")
+	f.StringVar(&o.selfSignedSecretName, "self-signed-secret-name", "gatewarden-serving-cert", "the Secret (created empty by the install) that holds the self-signed CA and serving certificate")
+	f.StringVar(&o.webhookConfigName, "webhook-config-name", "gatewarden", "the ValidatingWebhookConfiguration whose caBundle --self-signed keeps")
+	f.StringVar(&o.webhookServiceName, "webhook-service-name", "gatewarden", "the Service in front of the webhook, whose DNS names the self-signed certificate covers")
+	f.StringVar(&o.podNamespace, "namespace", os.Getenv("POD_NAMESPACE"), "the namespace gatewarden runs in (default $POD_NAMESPACE)")
+	f.DurationVar(&o.selfSignedCheckPeriod, "self-signed-check-interval", certs.DefaultCheckInterval, "how often --self-signed checks that its certificates are valid and renews them")
+	f.StringVar(&o.pprofAddr, "pprof-bind-address", "0", `address of the Go profiler (/debug/pprof); "0" turns it off`)
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight admissions and status writes get to finish on shutdown")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info or error")
 	f.StringVar(&o.logFormat, "log-format", "json", "log format: json or console")
@@ -132,6 +150,9 @@ func (o *serveOptions) validate() error {
 	}
 	if o.logFormat != "json" && o.logFormat != "console" {
 		return fmt.Errorf("--log-format %q is not json or console", o.logFormat)
+	}
+	if o.selfSigned && o.podNamespace == "" {
+		return errors.New("--self-signed needs --namespace or $POD_NAMESPACE: the namespace of its Secret and Service")
 	}
 	return nil
 }
@@ -222,6 +243,13 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 	log.Info("Starting gatewarden", "version", buildVersion(), "routeKinds", kinds, "referenceGrantV1", grantV1,
 		"routeEnforcement", o.routeMode, "namespaceEnforcement", o.namespaceMode)
 
+	var selfSigned *certs.SelfSigned
+	if o.selfSigned {
+		if selfSigned, err = o.bootstrapCertificates(ctx, cfg, scheme, mapper); err != nil {
+			return err
+		}
+	}
+
 	shutdown := o.shutdownTimeout
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:         scheme,
@@ -240,6 +268,7 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 			}},
 		}),
 		HealthProbeBindAddress:        o.probeAddr,
+		PprofBindAddress:              o.pprofAddr,
 		LeaderElection:                o.leaderElect,
 		LeaderElectionID:              o.leaderElectionID,
 		LeaderElectionNamespace:       o.leaderElectionNamespace,
@@ -292,6 +321,11 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 		}
 	}
 
+	if selfSigned != nil {
+		if err := mgr.Add(selfSigned); err != nil {
+			return err
+		}
+	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
@@ -311,4 +345,49 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 
 	log.Info("Starting the manager", "webhook", fmt.Sprintf("%s:%d", o.webhookHost, o.webhookPort))
 	return mgr.Start(ctx)
+}
+
+// bootstrapCertificates makes sure the serving certificate exists in
+// --cert-dir before the webhook server starts, which cannot start without
+// it. The ValidatingWebhookConfiguration may be created a moment after the
+// Deployment: as long as the files are written, a failure to patch its
+// caBundle is retried by the runnable the manager runs afterwards.
+func (o *serveOptions) bootstrapCertificates(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, mapper meta.RESTMapper) (*certs.SelfSigned, error) {
+	live, err := client.New(cfg, client.Options{Scheme: scheme, Mapper: mapper})
+	if err != nil {
+		return nil, err
+	}
+	s := &certs.SelfSigned{
+		Client: live, Namespace: o.podNamespace, SecretName: o.selfSignedSecretName,
+		WebhookConfigName: o.webhookConfigName, ServiceName: o.webhookServiceName,
+		CertDir: o.certDir, CheckInterval: o.selfSignedCheckPeriod, Log: ctrl.Log.WithName("self-signed"),
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := s.Ensure(ctx)
+		if err == nil || certFilesExist(o.certDir) {
+			if err != nil {
+				s.Log.Error(err, "Serving certificate written; the caBundle will be patched on the next try")
+			}
+			return s, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("--self-signed: %w", err)
+		}
+		s.Log.Error(err, "Could not set up the self-signed certificate yet; retrying")
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func certFilesExist(dir string) bool {
+	for _, f := range []string{"tls.crt", "tls.key"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return false
+		}
+	}
+	return true
 }
