@@ -46,6 +46,12 @@ func (ix *Index) AddGateway(gw *gatewayv1.Gateway) *Gateway {
 	return g
 }
 
+// AddPrepared adds a Gateway already prepared with NewGateway, replacing a
+// Gateway of the same namespace and name.
+func (ix *Index) AddPrepared(g *Gateway) {
+	ix.gateways[types.NamespacedName{Namespace: g.Namespace, Name: g.Name}] = g
+}
+
 // AddNamespace adds a Namespace's labels. Like the API server, it makes sure
 // the labels carry kubernetes.io/metadata.name.
 func (ix *Index) AddNamespace(ns *corev1.Namespace) {

@@ -8,9 +8,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 
 	"github.com/gatewarden/gatewarden/pkg/attachment"
 )
@@ -33,7 +35,13 @@ func CacheOptions(routeTypes []RouteType) cache.Options {
 	for _, t := range routeTypes {
 		byObject[t.NewObject()] = cache.ByObject{Transform: TrimRoute}
 	}
-	byObject[&corev1.Namespace{}] = cache.ByObject{Transform: trimNamespace}
+	// The webhook reads Gateways, Namespaces and ReferenceGrants on every
+	// admission and never modifies them: it reads them without a deep copy.
+	shared := ptr.To(true)
+	byObject[&corev1.Namespace{}] = cache.ByObject{Transform: trimNamespace, UnsafeDisableDeepCopy: shared}
+	byObject[&gatewayv1.Gateway{}] = cache.ByObject{Transform: cache.TransformStripManagedFields(), UnsafeDisableDeepCopy: shared}
+	byObject[&gatewayv1.ReferenceGrant{}] = cache.ByObject{Transform: cache.TransformStripManagedFields(), UnsafeDisableDeepCopy: shared}
+	byObject[&gatewayv1beta1.ReferenceGrant{}] = cache.ByObject{Transform: cache.TransformStripManagedFields(), UnsafeDisableDeepCopy: shared}
 	return cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject:         byObject,
@@ -44,7 +52,8 @@ var _ toolscache.TransformFunc = TrimRoute
 
 // TrimRoute drops the fields of a route that gatewarden never reads: its
 // managedFields and annotations, and in every rule all but the backend
-// references (matches, timeouts, header filters...). It keeps status: the
+// references (matches, timeouts, what filters do besides referencing a
+// backend...). It keeps status: the
 // reconciler must see the entries of other controllers to leave them be.
 func TrimRoute(obj any) (any, error) {
 	if o, ok := obj.(client.Object); ok {
@@ -72,26 +81,35 @@ func TrimRoute(obj any) (any, error) {
 	return obj, nil
 }
 
-// httpFiltersWithRefs keeps the filters that reference a backend, with only
-// that reference.
+// httpFiltersWithRefs keeps of each filter its type and its backend
+// reference, if any. Every filter keeps its place, so that field paths
+// (spec.rules[0].filters[1]...) still point where the user wrote them.
 func httpFiltersWithRefs(filters []gatewayv1.HTTPRouteFilter) []gatewayv1.HTTPRouteFilter {
-	var out []gatewayv1.HTTPRouteFilter
-	for _, f := range filters {
-		switch {
-		case f.RequestMirror != nil:
-			out = append(out, gatewayv1.HTTPRouteFilter{Type: f.Type, RequestMirror: &gatewayv1.HTTPRequestMirrorFilter{BackendRef: f.RequestMirror.BackendRef}})
-		case f.ExternalAuth != nil:
-			out = append(out, gatewayv1.HTTPRouteFilter{Type: f.Type, ExternalAuth: &gatewayv1.HTTPExternalAuthFilter{BackendRef: f.ExternalAuth.BackendRef}})
+	if len(filters) == 0 {
+		return nil
+	}
+	out := make([]gatewayv1.HTTPRouteFilter, len(filters))
+	for i, f := range filters {
+		out[i].Type = f.Type
+		if f.RequestMirror != nil {
+			out[i].RequestMirror = &gatewayv1.HTTPRequestMirrorFilter{BackendRef: f.RequestMirror.BackendRef}
+		}
+		if f.ExternalAuth != nil {
+			out[i].ExternalAuth = &gatewayv1.HTTPExternalAuthFilter{BackendRef: f.ExternalAuth.BackendRef}
 		}
 	}
 	return out
 }
 
 func grpcFiltersWithRefs(filters []gatewayv1.GRPCRouteFilter) []gatewayv1.GRPCRouteFilter {
-	var out []gatewayv1.GRPCRouteFilter
-	for _, f := range filters {
+	if len(filters) == 0 {
+		return nil
+	}
+	out := make([]gatewayv1.GRPCRouteFilter, len(filters))
+	for i, f := range filters {
+		out[i].Type = f.Type
 		if f.RequestMirror != nil {
-			out = append(out, gatewayv1.GRPCRouteFilter{Type: f.Type, RequestMirror: &gatewayv1.HTTPRequestMirrorFilter{BackendRef: f.RequestMirror.BackendRef}})
+			out[i].RequestMirror = &gatewayv1.HTTPRequestMirrorFilter{BackendRef: f.RequestMirror.BackendRef}
 		}
 	}
 	return out

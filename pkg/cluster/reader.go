@@ -39,7 +39,21 @@ type Reader struct {
 	mu       sync.Mutex
 	confirms map[confirmKey]confirmation
 	now      func() time.Time
+
+	// prepared memoizes attachment.NewGateway per Gateway version: parsing
+	// a Gateway's selectors on every admission is most of an admission's
+	// cost.
+	preparedMu sync.Mutex
+	prepared   map[types.UID]preparedGateway
 }
+
+type preparedGateway struct {
+	resourceVersion string
+	gateway         *attachment.Gateway
+}
+
+// maxPrepared bounds the memo; past it, the memo starts over.
+const maxPrepared = 10000
 
 type confirmKey struct {
 	kind string
@@ -57,7 +71,10 @@ type confirmation struct {
 
 // NewReader returns a Reader over the manager's cache and live client.
 func NewReader(cache, live client.Reader, grantV1 bool) *Reader {
-	return &Reader{Cache: cache, Live: live, GrantV1: grantV1, confirms: map[confirmKey]confirmation{}, now: time.Now}
+	return &Reader{
+		Cache: cache, Live: live, GrantV1: grantV1, now: time.Now,
+		confirms: map[confirmKey]confirmation{}, prepared: map[types.UID]preparedGateway{},
+	}
 }
 
 // ObjectsFor returns what the evaluator needs to evaluate route. With live
@@ -83,7 +100,7 @@ func (r *Reader) ObjectsFor(ctx context.Context, route *attachment.Route, live b
 			return nil, err
 		}
 		if found {
-			ix.AddGateway(gw)
+			ix.AddPrepared(r.Prepare(gw))
 		}
 	}
 	grantNamespaces := map[string]bool{}
@@ -102,6 +119,28 @@ func (r *Reader) ObjectsFor(ctx context.Context, route *attachment.Route, live b
 		}
 	}
 	return ix, nil
+}
+
+// Prepare returns attachment.NewGateway(gw), memoized by the Gateway's UID
+// and resourceVersion. gw must not be modified afterwards.
+func (r *Reader) Prepare(gw *gatewayv1.Gateway) *attachment.Gateway {
+	if gw.UID == "" || gw.ResourceVersion == "" {
+		return attachment.NewGateway(gw)
+	}
+	r.preparedMu.Lock()
+	p, ok := r.prepared[gw.UID]
+	r.preparedMu.Unlock()
+	if ok && p.resourceVersion == gw.ResourceVersion {
+		return p.gateway
+	}
+	g := attachment.NewGateway(gw)
+	r.preparedMu.Lock()
+	defer r.preparedMu.Unlock()
+	if len(r.prepared) >= maxPrepared {
+		clear(r.prepared)
+	}
+	r.prepared[gw.UID] = preparedGateway{resourceVersion: gw.ResourceVersion, gateway: g}
+	return g
 }
 
 // Gateway reads one Gateway, from the cache or confirmed live. It returns nil

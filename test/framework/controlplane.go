@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -24,6 +25,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
 )
@@ -80,6 +82,9 @@ func ModuleDir(root, module string) (string, error) {
 // Start starts a control plane. The binaries come from bin/ (`make tools`
 // builds them); nothing is downloaded.
 func Start(opts Options) (*ControlPlane, error) {
+	// envtest and the clients log through controller-runtime; the tests
+	// read the API server's answers, not those logs.
+	logf.SetLogger(logr.Discard())
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, err

@@ -118,6 +118,9 @@ func (cp *ControlPlane) StartGatewarden(ctx context.Context, name string, webhoo
 	return s, nil
 }
 
+// PID is the server's process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // Logs returns what the server has logged so far.
 func (s *Server) Logs() string { return s.logs.String() }
 
