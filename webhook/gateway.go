@@ -39,7 +39,7 @@ var _ admission.Validator[*gatewayv1.Gateway] = &GatewayValidator{}
 
 // SetupGatewayWebhookWithManager serves /validate-gateway-networking-k8s-io-v1-gateway.
 func SetupGatewayWebhookWithManager(mgr ctrl.Manager, v *GatewayValidator) error {
-	return ctrl.NewWebhookManagedBy(mgr, &gatewayv1.Gateway{}).WithValidator(v).Complete()
+	return ctrl.NewWebhookManagedBy(mgr, &gatewayv1.Gateway{}).WithValidator(v).WithLogConstructor(requestLogger("Gateway")).Complete()
 }
 
 // ValidateCreate warns about listeners that trust self-service labels and an

@@ -108,7 +108,7 @@ func grantWarnings(ns string, grants []attachment.Grant) []string {
 			out = append(out, fmt.Sprintf("- and %d more listeners", len(grants)-i))
 			break
 		}
-		out = append(out, clip(fmt.Sprintf("namespace %s can now attach routes to Gateway %s listener %q (selector %s)",
+		out = append(out, clip(fmt.Sprintf("namespace %s now reaches Gateway %s listener %q via selector %s",
 			ns, g.Gateway, g.Listener.Name, g.Listener.SelectorText)))
 	}
 	return out

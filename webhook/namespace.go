@@ -43,7 +43,7 @@ var _ admission.Validator[*corev1.Namespace] = &NamespaceValidator{}
 
 // SetupNamespaceWebhookWithManager serves /validate--v1-namespace.
 func SetupNamespaceWebhookWithManager(mgr ctrl.Manager, v *NamespaceValidator) error {
-	return ctrl.NewWebhookManagedBy(mgr, &corev1.Namespace{}).WithValidator(v).Complete()
+	return ctrl.NewWebhookManagedBy(mgr, &corev1.Namespace{}).WithValidator(v).WithLogConstructor(requestLogger("Namespace")).Complete()
 }
 
 // ValidateCreate guards a new Namespace whose labels already reach a
