@@ -362,6 +362,10 @@ func (o *serveOptions) bootstrapCertificates(ctx context.Context, cfg *rest.Conf
 		WebhookConfigName: o.webhookConfigName, ServiceName: o.webhookServiceName,
 		CertDir: o.certDir, CheckInterval: o.selfSignedCheckPeriod, Log: ctrl.Log.WithName("self-signed"),
 	}
+	if o.webhookHost != "" {
+		// A webhook called by URL at its listen address needs that name too.
+		s.ExtraHosts = []string{o.webhookHost}
+	}
 	deadline := time.Now().Add(time.Minute)
 	for {
 		err := s.Ensure(ctx)

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"time"
 )
 
@@ -59,9 +60,10 @@ func newCA(now time.Time, validity time.Duration) (*keyPair, error) {
 	return newKeyPair(der, key)
 }
 
-// newServingCert issues a server certificate for dnsNames signed by ca. It
-// never outlives the CA: a chain with an expired root does not verify.
-func newServingCert(ca *keyPair, dnsNames []string, now time.Time, validity time.Duration) (*keyPair, error) {
+// newServingCert issues a server certificate for hosts (DNS names or IP
+// addresses) signed by ca. It never outlives the CA: a chain with an expired
+// root does not verify.
+func newServingCert(ca *keyPair, hosts []string, now time.Time, validity time.Duration) (*keyPair, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generating the serving key: %w", err)
@@ -74,10 +76,20 @@ func newServingCert(ca *keyPair, dnsNames []string, now time.Time, validity time
 	if notAfter.After(ca.cert.NotAfter) {
 		notAfter = ca.cert.NotAfter
 	}
+	var dnsNames []string
+	var ips []net.IP
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			ips = append(ips, ip)
+		} else {
+			dnsNames = append(dnsNames, h)
+		}
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: dnsNames[0]},
+		Subject:      pkix.Name{CommonName: hosts[0]},
 		DNSNames:     dnsNames,
+		IPAddresses:  ips,
 		NotBefore:    now.Add(-backdate),
 		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,

@@ -71,6 +71,10 @@ type SelfSigned struct {
 	ServiceName string
 	// ClusterDomain defaults to DefaultClusterDomain.
 	ClusterDomain string
+	// ExtraHosts are more DNS names or IP addresses the serving certificate
+	// covers, such as the address gatewarden listens on when the API server
+	// reaches it by URL rather than through the Service.
+	ExtraHosts []string
 	// CertDir receives tls.crt, tls.key and ca.crt, where the webhook server
 	// reads them. It must be writable (an emptyDir), not the Secret mounted.
 	CertDir string
@@ -207,15 +211,15 @@ func (s *SelfSigned) certValidity() time.Duration {
 	return s.CertValidity
 }
 
-// dnsNames are the names a client may use for the Service; the API server
-// uses <svc>.<ns>.svc.
+// dnsNames are the names a client may use for the Service (the API server
+// uses <svc>.<ns>.svc), and the ExtraHosts.
 func (s *SelfSigned) dnsNames() []string {
 	domain := s.ClusterDomain
 	if domain == "" {
 		domain = DefaultClusterDomain
 	}
 	svc, ns := s.ServiceName, s.Namespace
-	return []string{svc + "." + ns + ".svc", svc, svc + "." + ns, svc + "." + ns + ".svc." + domain}
+	return append([]string{svc + "." + ns + ".svc", svc, svc + "." + ns, svc + "." + ns + ".svc." + domain}, s.ExtraHosts...)
 }
 
 // ensureSecret returns the Secret's data after making it valid. Replicas race

@@ -573,3 +573,18 @@ func TestReplacedCAStaysTrustedEvenWithoutAStoredBundle(t *testing.T) {
 		})
 	}
 }
+
+// A webhook that the API server calls by URL at its listen address (the
+// local demo and the integration tests) needs that address in the
+// certificate too.
+func TestExtraHostsAreCovered(t *testing.T) {
+	c, s, _ := setup(t)
+	s.ExtraHosts = []string{"127.0.0.1", "gatewarden.example.internal"}
+	require.NoError(t, s.Ensure(context.Background()))
+	bundle := requireBundleEverywhere(t, c)
+	served := readFile(t, s.CertDir, KeyTLSCert)
+	for _, host := range []string{"127.0.0.1", "gatewarden.example.internal", "gatewarden.gatewarden-system.svc"} {
+		assert.NoError(t, verifies(t, served, bundle, host, t0), host)
+	}
+	assert.Error(t, verifies(t, served, bundle, "127.0.0.2", t0), "only the hosts asked for")
+}
