@@ -20,11 +20,13 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
-	"sigs.k8s.io/yaml"
+
+	"github.com/gatewarden/gatewarden/test/chart"
 )
 
 // Server is a running `gatewarden serve` process with the
@@ -327,27 +329,20 @@ func (b *syncBuffer) String() string {
 }
 
 // ChartWebhookConfiguration renders the Helm chart (release gatewarden in
-// namespace gatewarden-system, default values) and returns its
+// namespace gatewarden-system, default values plus set) and returns its
 // ValidatingWebhookConfiguration: the tests register exactly what users
 // install, rules, selectors and policies included.
 func (cp *ControlPlane) ChartWebhookConfiguration(set ...string) (*admissionregistrationv1.ValidatingWebhookConfiguration, error) {
-	args := []string{"template", "gatewarden", filepath.Join(cp.Root, "charts", "gatewarden"), "--namespace", "gatewarden-system", "--kube-version", "1.37.2"}
-	for _, s := range set {
-		args = append(args, "--set", s)
-	}
-	cmd := exec.Command(filepath.Join(cp.Bin, "helm"), args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	objs, err := chart.RenderChart(filepath.Join(cp.Bin, "helm"), filepath.Join(cp.Root, "charts", "gatewarden"), "gatewarden-system", set...)
 	if err != nil {
-		return nil, fmt.Errorf("helm template: %w: %s", err, stderr.String())
+		return nil, err
 	}
-	for _, doc := range strings.Split(string(out), "\n---") {
-		if !strings.Contains(doc, "kind: ValidatingWebhookConfiguration") {
+	for _, o := range objs {
+		if o.GetKind() != "ValidatingWebhookConfiguration" {
 			continue
 		}
 		vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-		if err := yaml.UnmarshalStrict([]byte(doc), vwc); err != nil {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(o.Object, vwc, true); err != nil {
 			return nil, fmt.Errorf("decoding the chart's ValidatingWebhookConfiguration: %w", err)
 		}
 		return vwc, nil
