@@ -2,6 +2,7 @@ package status_test
 
 import (
 	"context"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +18,8 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/gatewarden/gatewarden/test/framework"
 )
 
 const controllerName = gatewayv1.GatewayController("gatewarden.dev/attachment")
@@ -177,4 +180,33 @@ spec:
 	require.NoError(t, res.Err, res.Stderr)
 	time.Sleep(2 * time.Second)
 	assert.Empty(t, route(t, "quiet", "quiet").Status.Parents, "--status=false writes no status")
+}
+
+// With --leader-elect, every replica serves admissions and only the leader
+// runs the status reconciler; when it stops, another takes over.
+func TestLeaderElection(t *testing.T) {
+	flags := []string{"--leader-elect", "--leader-election-namespace=default", "--leader-election-id=gatewarden-test"}
+	first := serve(t, "leader-a", flags...)
+	second := serve(t, "leader-b", flags...)
+
+	const reconcilerStarted = `Starting workers	{"controller": "HTTPRoute-status"`
+	require.Eventually(t, func() bool {
+		return strings.Contains(first.Logs(), reconcilerStarted) != strings.Contains(second.Logs(), reconcilerStarted)
+	}, 30*time.Second, 100*time.Millisecond, "exactly one replica runs the reconciler")
+	leader, follower := first, second
+	if strings.Contains(second.Logs(), reconcilerStarted) {
+		leader, follower = second, first
+	}
+
+	for _, s := range []*framework.Server{leader, follower} {
+		resp, err := cp.TLSClient().Post(s.URL+"/validate-gateway-networking-k8s-io-v1-httproute", "application/json",
+			strings.NewReader(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","kind":{"group":"gateway.networking.k8s.io","version":"v1","kind":"HTTPRoute"},"resource":{"group":"gateway.networking.k8s.io","version":"v1","resource":"httproutes"},"operation":"CREATE","namespace":"default","name":"x","object":{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","metadata":{"name":"x","namespace":"default"}}}}`))
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "%s serves admissions", s.Name)
+	}
+
+	require.NoError(t, leader.Stop(context.Background()))
+	require.Eventually(t, func() bool { return strings.Contains(follower.Logs(), reconcilerStarted) }, 30*time.Second, 100*time.Millisecond,
+		"the other replica takes over when the leader stops (it releases the lease on the way out)")
 }
