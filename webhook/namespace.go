@@ -56,11 +56,13 @@ func (v *NamespaceValidator) ValidateCreate(ctx context.Context, ns *corev1.Name
 // --namespace-enforcement=deny, when the change detaches routes of the
 // namespace from their Gateways. Unchanged labels cost nothing.
 func (v *NamespaceValidator) ValidateUpdate(ctx context.Context, oldNS, newNS *corev1.Namespace) (admission.Warnings, error) {
-	if labels.Equals(oldNS.Labels, newNS.Labels) || newNS.DeletionTimestamp != nil {
+	if labels.Equals(oldNS.Labels, newNS.Labels) {
 		return nil, nil
 	}
+	// A Namespace held in Terminating by a finalizer its owner controls
+	// keeps its routes: a label granted now is a grant all the same.
 	warnings, err := v.guardGrants(ctx, newNS.Name, labels.Set(oldNS.Labels), newNS.Labels)
-	if err != nil || v.Mode == attachment.ModeOff {
+	if err != nil || v.Mode == attachment.ModeOff || newNS.DeletionTimestamp != nil {
 		return warnings, err
 	}
 	dets, err := v.detachments(ctx, newNS.Name, oldNS.Labels, newNS.Labels, false)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -36,11 +37,21 @@ func (v *RouteValidator[T]) ValidateCreate(ctx context.Context, obj T) (admissio
 // ValidateUpdate evaluates the updated route. A rejection the update did not
 // cause is a warning, not a denial (attachment.DecideUpdate).
 func (v *RouteValidator[T]) ValidateUpdate(ctx context.Context, oldObj, newObj T) (admission.Warnings, error) {
-	if newObj.GetDeletionTimestamp() != nil {
+	if newObj.GetDeletionTimestamp() != nil && !attachmentChanged(oldObj, newObj) {
 		// Finalizers are being removed: never stand in the way of a delete.
+		// A route held by its own finalizer may not change its parentRefs
+		// unchecked, though.
 		return nil, nil
 	}
 	return v.validate(ctx, &oldObj, newObj)
+}
+
+// attachmentChanged reports whether an update changes what the evaluator
+// reads of a route: its parentRefs, hostnames or backend references.
+func attachmentChanged(oldObj, newObj any) bool {
+	before, err1 := attachment.RouteFor(oldObj)
+	after, err2 := attachment.RouteFor(newObj)
+	return err1 != nil || err2 != nil || !equality.Semantic.DeepEqual(before, after)
 }
 
 // ValidateDelete allows every delete: the webhook configuration does not

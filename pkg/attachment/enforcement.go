@@ -2,6 +2,7 @@ package attachment
 
 import (
 	"fmt"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -150,6 +151,8 @@ func Decide(res RouteResult, mode Mode) Decision {
 // change the route's owner did not make. A new or changed parentRef that is
 // rejected is denied as on create.
 func DecideUpdate(old, updated RouteResult, mode Mode) Decision {
+	// Marking rejections as pre-existing must not change the caller's result.
+	updated.Parents = slices.Clone(updated.Parents)
 	for i := range updated.Parents {
 		p := &updated.Parents[i]
 		if p.Accepted != metav1.ConditionFalse || ParentVerdict(p, mode) != VerdictDeny {

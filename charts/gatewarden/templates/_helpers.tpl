@@ -127,19 +127,22 @@ gatewarden can always be repaired), and webhook.excludeNamespaces.
 {{/*
 One entry per admission the server serves. The path is controller-runtime's
 default for the kind ("/validate-" + group with dots as dashes + "-" + version
-+ "-" + lowercase kind).
++ "-" + lowercase kind). No rule matches a route's status: status writes are
+never checked. Namespaces are the exception: the API server lets their status
+and finalize subresources change labels too, so a label granted through them
+must meet the same guard (the validator ignores writes that keep the labels).
 */}}
 {{- define "gatewarden.webhooks" -}}
 {{- $gw := "gateway.networking.k8s.io" }}
 {{- $createUpdate := list "CREATE" "UPDATE" }}
 {{- list
-  (dict "key" "httproutes" "group" $gw "resource" "httproutes" "path" "/validate-gateway-networking-k8s-io-v1-httproute" "operations" $createUpdate "scope" "Namespaced")
-  (dict "key" "grpcroutes" "group" $gw "resource" "grpcroutes" "path" "/validate-gateway-networking-k8s-io-v1-grpcroute" "operations" $createUpdate "scope" "Namespaced")
-  (dict "key" "tlsroutes" "group" $gw "resource" "tlsroutes" "path" "/validate-gateway-networking-k8s-io-v1-tlsroute" "operations" $createUpdate "scope" "Namespaced")
-  (dict "key" "tcproutes" "group" $gw "resource" "tcproutes" "path" "/validate-gateway-networking-k8s-io-v1-tcproute" "operations" $createUpdate "scope" "Namespaced")
-  (dict "key" "udproutes" "group" $gw "resource" "udproutes" "path" "/validate-gateway-networking-k8s-io-v1-udproute" "operations" $createUpdate "scope" "Namespaced")
-  (dict "key" "gateways" "group" $gw "resource" "gateways" "path" "/validate-gateway-networking-k8s-io-v1-gateway" "operations" (list "CREATE" "UPDATE" "DELETE") "scope" "Namespaced")
-  (dict "key" "namespaces" "group" "" "resource" "namespaces" "path" "/validate--v1-namespace" "operations" $createUpdate "scope" "Cluster")
+  (dict "key" "httproutes" "group" $gw "resources" (list "httproutes") "path" "/validate-gateway-networking-k8s-io-v1-httproute" "operations" $createUpdate "scope" "Namespaced")
+  (dict "key" "grpcroutes" "group" $gw "resources" (list "grpcroutes") "path" "/validate-gateway-networking-k8s-io-v1-grpcroute" "operations" $createUpdate "scope" "Namespaced")
+  (dict "key" "tlsroutes" "group" $gw "resources" (list "tlsroutes") "path" "/validate-gateway-networking-k8s-io-v1-tlsroute" "operations" $createUpdate "scope" "Namespaced")
+  (dict "key" "tcproutes" "group" $gw "resources" (list "tcproutes") "path" "/validate-gateway-networking-k8s-io-v1-tcproute" "operations" $createUpdate "scope" "Namespaced")
+  (dict "key" "udproutes" "group" $gw "resources" (list "udproutes") "path" "/validate-gateway-networking-k8s-io-v1-udproute" "operations" $createUpdate "scope" "Namespaced")
+  (dict "key" "gateways" "group" $gw "resources" (list "gateways") "path" "/validate-gateway-networking-k8s-io-v1-gateway" "operations" (list "CREATE" "UPDATE" "DELETE") "scope" "Namespaced")
+  (dict "key" "namespaces" "group" "" "resources" (list "namespaces" "namespaces/status" "namespaces/finalize") "path" "/validate--v1-namespace" "operations" $createUpdate "scope" "Cluster")
   | toJson }}
 {{- end }}
 
