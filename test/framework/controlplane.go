@@ -43,7 +43,8 @@ type ControlPlane struct {
 	// Root is the repository's root; Bin its bin/ folder.
 	Root, Bin string
 
-	dir string
+	dir     string
+	servers []*Server
 }
 
 // Options choose what the control plane installs.
@@ -53,6 +54,8 @@ type Options struct {
 	Channel string
 	// ExtraCRDPaths are more CRD files or folders to install.
 	ExtraCRDPaths []string
+	// Setup, when set, runs once the control plane is up, before the tests.
+	Setup func(*ControlPlane) error
 }
 
 // RepoRoot finds the repository's root from the working directory.
@@ -144,9 +147,14 @@ func Start(opts Options) (*ControlPlane, error) {
 	return cp, nil
 }
 
-// Stop stops the control plane and removes its files.
+// Stop stops every gatewarden it started, then the control plane, and
+// removes its files.
 func (cp *ControlPlane) Stop() error {
-	err := cp.Env.Stop()
+	var err error
+	for _, s := range cp.servers {
+		err = errors.Join(err, s.Stop(context.Background()))
+	}
+	err = errors.Join(err, cp.Env.Stop())
 	if cp.dir != "" {
 		err = errors.Join(err, os.RemoveAll(cp.dir))
 	}

@@ -98,6 +98,7 @@ func (cp *ControlPlane) StartGatewarden(ctx context.Context, name string, webhoo
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}
+	cp.servers = append(cp.servers, s)
 	go func() {
 		s.err = s.cmd.Wait()
 		close(s.done)

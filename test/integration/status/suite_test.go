@@ -6,7 +6,6 @@ package status_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 
@@ -16,17 +15,7 @@ import (
 var cp *framework.ControlPlane
 
 func TestMain(m *testing.M) {
-	var err error
-	cp, err = framework.Start(framework.Options{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := cp.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(code)
+	os.Exit(framework.RunSuite(m, framework.Options{}, &cp))
 }
 
 // serve runs gatewarden for one test and stops it at the end.

@@ -1,0 +1,288 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/go-logr/logr"
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+
+	"github.com/gatewarden/gatewarden/pkg/attachment"
+	"github.com/gatewarden/gatewarden/pkg/cluster"
+)
+
+// FuzzAdmissionReview posts whatever the API server, or anyone who reaches
+// the webhook port, could send to the real controller-runtime admission
+// handlers of gatewarden's validators, over a fake cluster that holds the
+// README's shared Gateway. Nothing may panic (the handlers' panic recovery
+// is off, so a panic fails the test instead of becoming a 500), every answer
+// is HTTP 200 with a well-formed AdmissionReview or a 4xx, and an answer to
+// a request that parsed carries its UID.
+//
+//	go test -run '^$' -fuzz '^FuzzAdmissionReview$' -fuzztime 60s ./webhook/
+func FuzzAdmissionReview(f *testing.F) {
+	handlers := fuzzHandlers(f)
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","operation":"CREATE","namespace":"hr","name":"hr",` +
+		`"object":{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","metadata":{"name":"hr","namespace":"hr"},` +
+		`"spec":{"parentRefs":[{"name":"shared-gateway","namespace":"infra-ns"}]}}}}`))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"2","operation":"UPDATE","name":"hr",` +
+		`"userInfo":{"username":"alice","groups":["tenants"]},` +
+		`"object":{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"hr","labels":{"shared-gateway-access":"true"}}},` +
+		`"oldObject":{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"hr"}}}}`))
+	f.Add([]byte(`{"request":{"uid":"3","operation":"DELETE","oldObject":null}}`))
+	f.Add([]byte(`{"request":`))
+
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, h := range handlers {
+			checkAdmissionAnswer(t, h, body)
+		}
+	})
+}
+
+// The seeds are only worth their place if they reach the validators: the
+// valid reviews among them get the verdicts gatewarden gives, which also
+// shows that the fuzzed handlers are gatewarden's own.
+func TestFuzzAdmissionReviewSeeds(t *testing.T) {
+	handlers := map[string]fuzzHandler{}
+	for _, h := range fuzzHandlers(t) {
+		handlers[h.name] = h
+	}
+	for _, tc := range []struct {
+		seed, handler string
+		allowed       bool
+		// code of a refusal; message and warning are substrings.
+		code             int32
+		message, warning string
+	}{
+		{seed: "httproute-create-denied", handler: "route", code: http.StatusUnprocessableEntity,
+			message: `spec.parentRefs[0]: Forbidden: Gateway infra-ns/shared-gateway listener "http" accepts routes only from namespaces matching shared-gateway-access=true; namespace "hr" does not match.`},
+		{seed: "httproute-create-allowed", handler: "route", allowed: true},
+		{seed: "httproute-create-hostname-mismatch", handler: "route", code: http.StatusUnprocessableEntity, message: "but none of its hostnames (jobs.example.org) matches"},
+		{seed: "httproute-update-adds-parent", handler: "route", code: http.StatusUnprocessableEntity, message: "spec.parentRefs[1]: Forbidden: Gateway infra-ns/shared-gateway",
+			warning: "spec.parentRefs[0]: Gateway infra-ns/open was not found"},
+		{seed: "httproute-update-unchanged-rejection", handler: "route", allowed: true, warning: "(Not denied: this update did not cause it.)"},
+		{seed: "httproute-delete", handler: "route", allowed: true},
+		{seed: "v1beta1-review", handler: "route", code: http.StatusUnprocessableEntity, message: "spec.parentRefs[0]: Forbidden"},
+		{seed: "yaml-review", handler: "route", code: http.StatusUnprocessableEntity, message: "spec.parentRefs[0]: Forbidden"},
+		{seed: "wrong-object-kind", handler: "route", code: http.StatusBadRequest},
+		{seed: "truncated", handler: "route", code: http.StatusBadRequest},
+		{seed: "namespace-create-with-label", handler: "namespace", code: http.StatusUnprocessableEntity, message: "only group:platform-admins may grant that"},
+		{seed: "namespace-grant-by-tenant", handler: "namespace", code: http.StatusUnprocessableEntity, message: "only group:platform-admins may grant that"},
+		{seed: "namespace-grant-by-tenant", handler: "namespace-unguarded", allowed: true,
+			warning: `namespace hr now reaches Gateway infra-ns/shared-gateway listener "http"`},
+		{seed: "namespace-grant-by-approver", handler: "namespace", allowed: true},
+		{seed: "namespace-removes-label", handler: "namespace", code: http.StatusUnprocessableEntity, message: "- HTTPRoute careers/careers from Gateway infra-ns/shared-gateway"},
+		{seed: "namespace-delete", handler: "namespace", allowed: true},
+		{seed: "gateway-update-drops-selector", handler: "gateway", code: http.StatusUnprocessableEntity, message: "- HTTPRoute careers/careers from Gateway infra-ns/shared-gateway"},
+		{seed: "gateway-delete", handler: "gateway", allowed: true, warning: "- HTTPRoute careers/careers from Gateway infra-ns/shared-gateway"},
+	} {
+		t.Run(tc.seed+"/"+tc.handler, func(t *testing.T) {
+			h, ok := handlers[tc.handler]
+			if !ok {
+				t.Fatalf("no handler %q", tc.handler)
+			}
+			resp := checkAdmissionAnswer(t, h, readFuzzSeed(t, tc.seed))
+			if resp == nil {
+				t.Fatal("the seed got an HTTP error, not an AdmissionReview")
+			}
+			if resp.Allowed != tc.allowed {
+				t.Fatalf("allowed = %v, want %v: %+v", resp.Allowed, tc.allowed, resp.Result)
+			}
+			if !tc.allowed && (resp.Result.Code != tc.code || !strings.Contains(resp.Result.Message, tc.message)) {
+				t.Fatalf("refused with %d %q, want %d and %q", resp.Result.Code, resp.Result.Message, tc.code, tc.message)
+			}
+			if got := strings.Join(resp.Warnings, "\n"); !strings.Contains(got, tc.warning) || (tc.warning == "" && got != "") {
+				t.Fatalf("warnings %q, want %q", got, tc.warning)
+			}
+		})
+	}
+}
+
+// readFuzzSeed reads a seed of testdata/fuzz/FuzzAdmissionReview, a file of
+// Go's fuzz corpus format with one []byte.
+func readFuzzSeed(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzAdmissionReview", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, value, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	quoted, ok := strings.CutPrefix(value, "[]byte(")
+	if header != "go test fuzz v1" || !ok || !strings.HasSuffix(quoted, ")") {
+		t.Fatalf("%s is not a corpus file with one []byte", name)
+	}
+	body, err := strconv.Unquote(strings.TrimSuffix(quoted, ")"))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return []byte(body)
+}
+
+// fuzzHandler is one validator as the webhook server serves it, and what
+// reached it of the last request.
+type fuzzHandler struct {
+	name    string
+	path    string
+	webhook *admission.Webhook
+	seen    *fuzzSeen
+}
+
+// fuzzSeen records whether the last request parsed, its UID and operation.
+type fuzzSeen struct {
+	parsed    bool
+	uid       types.UID
+	operation admissionv1.Operation
+}
+
+// checkAdmissionAnswer posts body to h and checks the answer's invariants.
+// It returns the AdmissionResponse, or nil for an HTTP error.
+func checkAdmissionAnswer(t *testing.T, h fuzzHandler, body []byte) *admissionv1.AdmissionResponse {
+	t.Helper()
+	*h.seen = fuzzSeen{}
+	req := httptest.NewRequestWithContext(context.Background(), http.MethodPost, h.path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.webhook.ServeHTTP(rec, req)
+
+	if rec.Code != http.StatusOK {
+		if rec.Code < 400 || rec.Code >= 500 {
+			t.Fatalf("%s: HTTP %d, want 200 or a 4xx: %s", h.name, rec.Code, rec.Body)
+		}
+		return nil
+	}
+	var out admissionv1.AdmissionReview
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatalf("%s: the answer is not JSON: %v\n%s", h.name, err, rec.Body)
+	}
+	resp := out.Response
+	if resp == nil {
+		t.Fatalf("%s: the answer has no response: %s", h.name, rec.Body)
+	}
+	if out.Request != nil {
+		t.Fatalf("%s: the answer carries the request back", h.name)
+	}
+	if !resp.Allowed && (resp.Result == nil || resp.Result.Message == "" || resp.Result.Code < 400 || resp.Result.Code > 599) {
+		t.Fatalf("%s: a refusal without an error code and message: %+v", h.name, resp.Result)
+	}
+	if resp.Allowed && resp.Result != nil && resp.Result.Code >= 400 {
+		t.Fatalf("%s: allowed with error code %d", h.name, resp.Result.Code)
+	}
+	if h.seen.parsed && resp.UID != h.seen.uid {
+		t.Fatalf("%s: the answer's UID is %q, the request's %q", h.name, resp.UID, h.seen.uid)
+	}
+	if !h.seen.parsed && resp.Allowed {
+		t.Fatalf("%s: a request that did not parse is allowed", h.name)
+	}
+	// A delete is never blocked, unless its object does not decode.
+	if h.seen.parsed && h.seen.operation == admissionv1.Delete && !resp.Allowed && resp.Result.Code != http.StatusBadRequest {
+		t.Fatalf("%s: a DELETE is refused: %+v", h.name, resp.Result)
+	}
+	return resp
+}
+
+// fuzzHandlers builds the admission handlers of a route, a Namespace with
+// and without approvers, and a Gateway, over a fake cluster: infra-ns holds
+// shared-gateway, whose listener admits namespaces labelled
+// shared-gateway-access=true; careers is labelled and has a route attached,
+// hr is not.
+func fuzzHandlers(tb testing.TB) []fuzzHandler {
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, gatewayv1.Install, gatewayv1beta1.Install} {
+		if err := add(scheme); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	selector := &gatewayv1.AllowedRoutes{Namespaces: &gatewayv1.RouteNamespaces{
+		From:     ptr.To(gatewayv1.NamespacesFromSelector),
+		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"shared-gateway-access": "true"}},
+	}}
+	objs := []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "infra-ns"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "careers", Labels: map[string]string{"shared-gateway-access": "true"}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "hr"}},
+		&gatewayv1.Gateway{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "infra-ns", Name: "shared-gateway"},
+			Spec: gatewayv1.GatewaySpec{GatewayClassName: "example", Listeners: []gatewayv1.Listener{
+				{Name: "http", Port: 80, Protocol: gatewayv1.HTTPProtocolType, Hostname: ptr.To(gatewayv1.Hostname("*.example.com")), AllowedRoutes: selector},
+			}},
+		},
+		&gatewayv1.HTTPRoute{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "careers", Name: "careers"},
+			Spec: gatewayv1.HTTPRouteSpec{CommonRouteSpec: gatewayv1.CommonRouteSpec{
+				ParentRefs: []gatewayv1.ParentReference{{Name: "shared-gateway", Namespace: ptr.To(gatewayv1.Namespace("infra-ns"))}},
+			}},
+		},
+	}
+	builder := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...)
+	for _, rt := range cluster.RouteTypes {
+		builder = builder.WithIndex(rt.NewObject(), cluster.IndexParentGateway, func(o client.Object) []string {
+			r, err := attachment.RouteFor(o)
+			if err != nil {
+				return nil
+			}
+			return cluster.ParentGatewayKeys(r)
+		})
+	}
+	c := builder.Build()
+	reader := cluster.NewReader(c, c, true)
+	approvers := Approvers{Groups: []string{"platform-admins"}}
+
+	handlers := []fuzzHandler{
+		{name: "route", path: "/validate-gateway-networking-k8s-io-v1-httproute",
+			webhook: admission.WithValidator[*gatewayv1.HTTPRoute](scheme, &HTTPRouteValidator{Reader: reader, Mode: attachment.ModeDeny})},
+		{name: "namespace", path: "/validate--v1-namespace",
+			webhook: admission.WithValidator[*corev1.Namespace](scheme, &NamespaceValidator{Reader: reader, RouteTypes: cluster.RouteTypes, Mode: attachment.ModeDeny, Approvers: approvers})},
+		{name: "namespace-unguarded", path: "/validate--v1-namespace",
+			webhook: admission.WithValidator[*corev1.Namespace](scheme, &NamespaceValidator{Reader: reader, RouteTypes: cluster.RouteTypes, Mode: attachment.ModeWarn})},
+		{name: "gateway", path: "/validate-gateway-networking-k8s-io-v1-gateway",
+			webhook: admission.WithValidator[*gatewayv1.Gateway](scheme, &GatewayValidator{Reader: reader, RouteTypes: cluster.RouteTypes, Mode: attachment.ModeDeny})},
+	}
+	for i := range handlers {
+		h := &handlers[i]
+		h.seen = &fuzzSeen{}
+		// A panic must fail the fuzz test, not become a 500.
+		h.webhook.WithRecoverPanic(false)
+		// Log as the server does, through gatewarden's request logger, into
+		// a sink that takes every level and keeps nothing.
+		h.webhook.LogConstructor = requestLogger(h.name)
+		if _, err := admission.StandaloneWebhook(h.webhook, admission.StandaloneOptions{Logger: logr.New(nopSink{})}); err != nil {
+			tb.Fatal(err)
+		}
+		inner, seen := h.webhook.Handler, h.seen
+		h.webhook.Handler = admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
+			*seen = fuzzSeen{parsed: true, uid: req.UID, operation: req.Operation}
+			return inner.Handle(ctx, req)
+		})
+	}
+	return handlers
+}
+
+// nopSink is a logr.LogSink that is enabled at every level and drops
+// everything, so that the fuzzer runs the logging code without its output.
+type nopSink struct{}
+
+func (nopSink) Init(logr.RuntimeInfo)            {}
+func (nopSink) Enabled(int) bool                 { return true }
+func (nopSink) Info(int, string, ...any)         {}
+func (nopSink) Error(error, string, ...any)      {}
+func (s nopSink) WithValues(...any) logr.LogSink { return s }
+func (s nopSink) WithName(string) logr.LogSink   { return s }
