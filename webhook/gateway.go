@@ -42,13 +42,14 @@ func SetupGatewayWebhookWithManager(mgr ctrl.Manager, v *GatewayValidator) error
 	return ctrl.NewWebhookManagedBy(mgr, &gatewayv1.Gateway{}).WithValidator(v).WithLogConstructor(requestLogger("Gateway")).Complete()
 }
 
-// ValidateCreate warns about listeners that trust self-service labels and an
-// enforcement annotation that is not a mode.
-func (v *GatewayValidator) ValidateCreate(_ context.Context, gw *gatewayv1.Gateway) (admission.Warnings, error) {
+// ValidateCreate warns about listeners that trust self-service labels, names
+// the namespaces a label selector admits, and warns about an enforcement
+// annotation that is not a mode.
+func (v *GatewayValidator) ValidateCreate(ctx context.Context, gw *gatewayv1.Gateway) (admission.Warnings, error) {
 	if v.Mode == attachment.ModeOff {
 		return nil, nil
 	}
-	return v.configWarnings(nil, gw), nil
+	return v.configWarnings(ctx, nil, gw), nil
 }
 
 // ValidateUpdate warns, or denies with --gateway-enforcement=deny, when the
@@ -57,7 +58,7 @@ func (v *GatewayValidator) ValidateUpdate(ctx context.Context, oldGW, newGW *gat
 	if v.Mode == attachment.ModeOff || newGW.DeletionTimestamp != nil {
 		return nil, nil
 	}
-	warnings := v.configWarnings(oldGW, newGW)
+	warnings := v.configWarnings(ctx, oldGW, newGW)
 	if equality.Semantic.DeepEqual(oldGW.Spec.Listeners, newGW.Spec.Listeners) {
 		return warnings, nil
 	}
@@ -103,26 +104,53 @@ func (v *GatewayValidator) ValidateDelete(ctx context.Context, gw *gatewayv1.Gat
 
 // configWarnings reviews what the Gateway itself says, on create and when
 // it changes.
-func (v *GatewayValidator) configWarnings(oldGW, newGW *gatewayv1.Gateway) []string {
+func (v *GatewayValidator) configWarnings(ctx context.Context, oldGW, newGW *gatewayv1.Gateway) []string {
 	var out []string
 	if val, ok := newGW.Annotations[attachment.EnforcementAnnotation]; ok {
 		if _, err := attachment.ParseMode(val); err != nil {
 			out = append(out, clip(fmt.Sprintf("annotation %s: %q is not deny, warn or off; the default applies", attachment.EnforcementAnnotation, val)))
 		}
 	}
-	if !v.Approvers.Empty() {
-		return out
-	}
+	prepared := attachment.NewGateway(newGW)
 	for i := range newGW.Spec.Listeners {
 		l := &newGW.Spec.Listeners[i]
 		keys := selfServiceLabelKeys(l)
 		if len(keys) == 0 || (oldGW != nil && sameSelector(oldGW, l)) {
 			continue
 		}
-		out = append(out, fmt.Sprintf("listener %q admits namespaces by label %s, which anyone who may edit a Namespace can set: "+
-			"select on %s, or run gatewarden with --grant-approvers", l.Name, strings.Join(keys, ", "), corev1.LabelMetadataName))
+		if v.Approvers.Empty() {
+			out = append(out, fmt.Sprintf("listener %q admits namespaces by label %s, which anyone who may edit a Namespace can set: "+
+				"select on %s, or run gatewarden with --grant-approvers", l.Name, strings.Join(keys, ", "), corev1.LabelMetadataName))
+		}
+		// A label set before any Gateway selected on it was never a grant,
+		// so no approver saw it: name what the new selector admits.
+		if w := v.admittedNamespaces(ctx, prepared.Listener(l.Name)); w != "" {
+			out = append(out, w)
+		}
 	}
 	return out
+}
+
+// admittedNamespaces names the Namespaces a new or changed selector admits.
+func (v *GatewayValidator) admittedNamespaces(ctx context.Context, l *attachment.Listener) string {
+	if l == nil || !l.SelectsOnLabels() {
+		return ""
+	}
+	list := &corev1.NamespaceList{}
+	if err := v.Reader.Cache.List(ctx, list, client.MatchingLabelsSelector{Selector: l.Selector}, client.UnsafeDisableDeepCopy); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing the namespaces a selector admits")
+		return ""
+	}
+	names := make([]string, 0, len(list.Items))
+	for i := range list.Items {
+		names = append(names, list.Items[i].Name)
+	}
+	slices.Sort(names)
+	if len(names) <= maxListedRoutes {
+		return clip(fmt.Sprintf("listener %q admits %d %s by label: %s", l.Name, len(names), plural(len(names), "namespace", "namespaces"), strings.Join(names, ", ")))
+	}
+	return clip(fmt.Sprintf("listener %q admits %d namespaces by label: %s and %d more", l.Name, len(names),
+		strings.Join(names[:maxListedRoutes], ", "), len(names)-maxListedRoutes))
 }
 
 // selfServiceLabelKeys are the label keys a listener's namespace selector

@@ -46,7 +46,9 @@ func TestExampleScenario(t *testing.T) {
 	assert.Contains(t, res.Stderr, `The HTTPRoute "hr" is invalid: spec.parentRefs[0]: Forbidden: `+
 		`Gateway infra-ns/shared-gateway listener "http" accepts routes only from namespaces matching shared-gateway-access=true; `+
 		`namespace "hr" does not match. Ask the Gateway owner to allow it, or label namespace hr to match.`)
-	assert.NotContains(t, res.Stderr, "careers", "careers and product are accepted without a word")
+	assert.NotContains(t, res.Stderr, "Warning: spec.", "careers and product are accepted without a word")
+	assert.Contains(t, res.Stderr, `Warning: listener "http" admits 2 namespaces by label: careers, product`,
+		"the Gateway owner sees which namespaces its selector admits")
 	assert.Contains(t, res.Stderr, `Warning: listener "http" admits namespaces by label shared-gateway-access, which anyone who may edit a Namespace can set`,
 		"without grant approvers, the Gateway owner learns that the selector trusts a self-service label")
 
