@@ -51,15 +51,18 @@ func CacheOptions(routeTypes []RouteType) cache.Options {
 var _ toolscache.TransformFunc = TrimRoute
 
 // TrimRoute drops the fields of a route that gatewarden never reads: its
-// managedFields and annotations, and in every rule all but the backend
+// managedFields, labels and annotations, and in every rule all but the backend
 // references (matches, timeouts, what filters do besides referencing a
-// backend...). It keeps status: the
-// reconciler must see the entries of other controllers to leave them be.
+// backend...). It keeps status: the reconciler must see the entries of
+// other controllers to leave them be. The strings it keeps are interned.
 func TrimRoute(obj any) (any, error) {
 	if o, ok := obj.(client.Object); ok {
 		o.SetManagedFields(nil)
 		o.SetAnnotations(nil)
+		o.SetLabels(nil)
+		o.SetNamespace(intern(o.GetNamespace()))
 	}
+	defer internRoute(obj)
 	switch r := obj.(type) {
 	case *gatewayv1.HTTPRoute:
 		for i := range r.Spec.Rules {

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -153,4 +154,31 @@ func TestTrimRouteKeepsWhatTheEvaluatorReads(t *testing.T) {
 	assert.Equal(t, before.ParentRefs, after.ParentRefs)
 	assert.Equal(t, before.Hostnames, after.Hostnames)
 	assert.Equal(t, before.BackendRefs, after.BackendRefs, "the evaluator sees the same backend references")
+}
+
+func TestTrimRouteSharesStrings(t *testing.T) {
+	mk := func() *gatewayv1.HTTPRoute {
+		return &gatewayv1.HTTPRoute{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "r", Labels: map[string]string{"app": "shop"}},
+			Spec: gatewayv1.HTTPRouteSpec{CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{
+				Group: ptr.To(gatewayv1.Group(gatewayv1.GroupName)), Kind: ptr.To(gatewayv1.Kind("Gateway")),
+				Namespace: ptr.To(gatewayv1.Namespace("infra")), Name: "gw",
+			}}}},
+			Status: gatewayv1.HTTPRouteStatus{RouteStatus: gatewayv1.RouteStatus{Parents: []gatewayv1.RouteParentStatus{{
+				ControllerName: "gatewarden.dev/attachment",
+				Conditions:     []metav1.Condition{{Type: "Accepted", Status: "True", Reason: "Accepted", Message: "Accepted by Gateway infra/gw"}},
+			}}}},
+		}
+	}
+	a, err := TrimRoute(mk())
+	require.NoError(t, err)
+	b, err := TrimRoute(mk())
+	require.NoError(t, err)
+	ra, rb := a.(*gatewayv1.HTTPRoute), b.(*gatewayv1.HTTPRoute)
+	assert.Same(t, ra.Spec.ParentRefs[0].Group, rb.Spec.ParentRefs[0].Group, "well-known groups share one pointer")
+	assert.Same(t, ra.Spec.ParentRefs[0].Kind, rb.Spec.ParentRefs[0].Kind)
+	assert.Equal(t, unsafe.StringData(ra.Status.Parents[0].Conditions[0].Message), unsafe.StringData(rb.Status.Parents[0].Conditions[0].Message),
+		"identical condition messages share their bytes")
+	assert.Nil(t, ra.Labels)
+	assert.Equal(t, mk().Spec.ParentRefs, ra.Spec.ParentRefs, "interning keeps every value")
 }

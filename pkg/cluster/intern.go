@@ -1,0 +1,144 @@
+package cluster
+
+import (
+	"unique"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// With 50,000 routes in the cache, the same few strings are stored over and
+// over: the group and kind of every parentRef and backendRef, the Gateway
+// names, the controllerName and condition texts of every status entry.
+// internRoute makes the cached route share one copy of each. Cached objects
+// are never modified (a reader gets a deep copy, or reads without copying
+// and never writes), so sharing is safe.
+
+// intern returns the canonical copy of s. unique's handles are weak: a
+// string no route uses any more is collected.
+func intern[T ~string](s T) T {
+	if s == "" {
+		return s
+	}
+	return T(unique.Make(string(s)).Value())
+}
+
+// The pointers of the values nearly every reference has are shared too.
+var (
+	groupGatewayAPI = gatewayv1.Group(gatewayv1.GroupName)
+	groupCore       = gatewayv1.Group("")
+	kindGateway     = gatewayv1.Kind("Gateway")
+	kindService     = gatewayv1.Kind("Service")
+)
+
+func sharedGroup(p *gatewayv1.Group) *gatewayv1.Group {
+	switch {
+	case p == nil:
+		return nil
+	case *p == groupGatewayAPI:
+		return &groupGatewayAPI
+	case *p == groupCore:
+		return &groupCore
+	}
+	*p = intern(*p)
+	return p
+}
+
+func sharedKind(p *gatewayv1.Kind) *gatewayv1.Kind {
+	switch {
+	case p == nil:
+		return nil
+	case *p == kindGateway:
+		return &kindGateway
+	case *p == kindService:
+		return &kindService
+	}
+	*p = intern(*p)
+	return p
+}
+
+func internParentRef(r *gatewayv1.ParentReference) {
+	r.Group, r.Kind = sharedGroup(r.Group), sharedKind(r.Kind)
+	if r.Namespace != nil {
+		*r.Namespace = intern(*r.Namespace)
+	}
+	r.Name = intern(r.Name)
+	if r.SectionName != nil {
+		*r.SectionName = intern(*r.SectionName)
+	}
+}
+
+func internBackendRef(r *gatewayv1.BackendObjectReference) {
+	r.Group, r.Kind = sharedGroup(r.Group), sharedKind(r.Kind)
+	if r.Namespace != nil {
+		*r.Namespace = intern(*r.Namespace)
+	}
+	r.Name = intern(r.Name)
+}
+
+func internRouteStatus(s *gatewayv1.RouteStatus) {
+	for i := range s.Parents {
+		p := &s.Parents[i]
+		internParentRef(&p.ParentRef)
+		p.ControllerName = intern(p.ControllerName)
+		for j := range p.Conditions {
+			internCondition(&p.Conditions[j])
+		}
+	}
+}
+
+func internCondition(c *metav1.Condition) {
+	c.Type, c.Status, c.Reason, c.Message = intern(c.Type), intern(c.Status), intern(c.Reason), intern(c.Message)
+}
+
+// internRoute interns a route's references and status.
+func internRoute(obj any) {
+	var parents []gatewayv1.ParentReference
+	var status *gatewayv1.RouteStatus
+	var backends []*gatewayv1.BackendObjectReference
+	switch r := obj.(type) {
+	case *gatewayv1.HTTPRoute:
+		parents, status = r.Spec.ParentRefs, &r.Status.RouteStatus
+		for i := range r.Spec.Rules {
+			for j := range r.Spec.Rules[i].BackendRefs {
+				backends = append(backends, &r.Spec.Rules[i].BackendRefs[j].BackendObjectReference)
+			}
+		}
+	case *gatewayv1.GRPCRoute:
+		parents, status = r.Spec.ParentRefs, &r.Status.RouteStatus
+		for i := range r.Spec.Rules {
+			for j := range r.Spec.Rules[i].BackendRefs {
+				backends = append(backends, &r.Spec.Rules[i].BackendRefs[j].BackendObjectReference)
+			}
+		}
+	case *gatewayv1.TLSRoute:
+		parents, status = r.Spec.ParentRefs, &r.Status.RouteStatus
+		backends = backendRefsOf(r.Spec.Rules, func(rule gatewayv1.TLSRouteRule) []gatewayv1.BackendRef { return rule.BackendRefs })
+	case *gatewayv1.TCPRoute:
+		parents, status = r.Spec.ParentRefs, &r.Status.RouteStatus
+		backends = backendRefsOf(r.Spec.Rules, func(rule gatewayv1.TCPRouteRule) []gatewayv1.BackendRef { return rule.BackendRefs })
+	case *gatewayv1.UDPRoute:
+		parents, status = r.Spec.ParentRefs, &r.Status.RouteStatus
+		backends = backendRefsOf(r.Spec.Rules, func(rule gatewayv1.UDPRouteRule) []gatewayv1.BackendRef { return rule.BackendRefs })
+	default:
+		return
+	}
+	for i := range parents {
+		internParentRef(&parents[i])
+	}
+	for _, b := range backends {
+		internBackendRef(b)
+	}
+	internRouteStatus(status)
+}
+
+func backendRefsOf[R any](rules []R, refs func(R) []gatewayv1.BackendRef) []*gatewayv1.BackendObjectReference {
+	var out []*gatewayv1.BackendObjectReference
+	for i := range rules {
+		rs := refs(rules[i])
+		for j := range rs {
+			out = append(out, &rs[j].BackendObjectReference)
+		}
+	}
+	return out
+}
