@@ -136,7 +136,7 @@ func (v *NamespaceValidator) grants(ctx context.Context, ns string, oldLabels, n
 	gateways := make([]*attachment.Gateway, 0, len(list.Items))
 	for i := range list.Items {
 		if selectsByLabel(&list.Items[i]) {
-			gateways = append(gateways, attachment.NewGateway(&list.Items[i]))
+			gateways = append(gateways, v.Reader.Prepare(&list.Items[i]))
 		}
 	}
 	return attachment.Grants(gateways, ns, oldLabels, newLabels), nil
@@ -180,7 +180,7 @@ func (v *NamespaceValidator) detachments(ctx context.Context, namespace string, 
 				return nil, err
 			}
 			if gw != nil {
-				before.AddGateway(gw)
+				before.AddPrepared(v.Reader.Prepare(gw))
 			}
 		}
 	}
