@@ -94,14 +94,11 @@ var namespaceGK = corev1.SchemeGroupVersion.WithKind("Namespace").GroupKind()
 // grant by anyone else is denied; without, it is allowed with a warning.
 // Taking access away is never a grant.
 func (v *NamespaceValidator) guardGrants(ctx context.Context, ns string, oldLabels, newLabels labels.Set) (admission.Warnings, error) {
-	grants, err := v.grants(ctx, ns, oldLabels, newLabels, false)
-	if err != nil {
-		return nil, apierrors.NewInternalError(fmt.Errorf("gatewarden could not read the Gateways: %w", err))
-	}
-	if len(grants) == 0 {
-		return nil, nil
-	}
 	if v.Approvers.Empty() {
+		grants, err := v.grants(ctx, ns, oldLabels, newLabels, false)
+		if err != nil {
+			return nil, apierrors.NewInternalError(fmt.Errorf("gatewarden could not read the Gateways: %w", err))
+		}
 		return grantWarnings(ns, grants), nil
 	}
 	req, err := admission.RequestFromContext(ctx)
@@ -111,9 +108,12 @@ func (v *NamespaceValidator) guardGrants(ctx context.Context, ns string, oldLabe
 	if v.Approvers.Approve(req.UserInfo) {
 		return nil, nil
 	}
-	// Deny only on Gateways the API server confirms, never on a stale cache.
-	if grants, err = v.grants(ctx, ns, oldLabels, newLabels, true); err != nil {
-		return nil, apierrors.NewInternalError(fmt.Errorf("gatewarden could not confirm the Gateways: %w", err))
+	// The guard reads the Gateways from the API server: a cache that has
+	// not seen a Gateway created a moment ago must neither let a grant
+	// through nor cause a wrong denial. Label changes are rare enough.
+	grants, err := v.grants(ctx, ns, oldLabels, newLabels, true)
+	if err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("gatewarden could not read the Gateways: %w", err))
 	}
 	if len(grants) == 0 {
 		return nil, nil
