@@ -284,7 +284,7 @@ func (s *SelfSigned) desired(stored map[string][]byte, now time.Time) (next map[
 	// The CA replaced here and those replaced before stay trusted until
 	// they expire: a replica may still serve a certificate they signed.
 	trusted := []*x509.Certificate{ca.cert}
-	candidates := bundleCerts(stored[KeyCABundle])
+	candidates := ParseCertificates(stored[KeyCABundle])
 	if previous != nil {
 		candidates = append([]*x509.Certificate{previous}, candidates...)
 	}
@@ -322,9 +322,10 @@ func (s *SelfSigned) desired(stored map[string][]byte, now time.Time) (next map[
 	return nil, nil, nil
 }
 
-// bundleCerts reads the certificates of a stored bundle, skipping what does
-// not parse: a damaged entry must not cost the trust in the others.
-func bundleCerts(data []byte) []*x509.Certificate {
+// ParseCertificates reads the PEM certificates of a bundle as the API server
+// reads a caBundle, skipping what does not parse: a damaged entry must not
+// cost the trust in the others.
+func ParseCertificates(data []byte) []*x509.Certificate {
 	var certs []*x509.Certificate
 	for rest := data; len(rest) > 0; {
 		var block *pem.Block

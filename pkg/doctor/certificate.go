@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,6 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/gatewarden/gatewarden/pkg/certs"
 )
 
 const (
@@ -231,33 +232,20 @@ func (e *Env) servingSecret(ctx context.Context, name string, src certSource) (*
 // parseBundle reads PEM certificates as the API server reads a caBundle:
 // what does not parse is skipped, and at least one certificate must.
 func parseBundle(data []byte) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	for rest := data; len(rest) > 0; {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		if c, err := x509.ParseCertificate(block.Bytes); err == nil {
-			certs = append(certs, c)
-		}
-	}
-	if len(certs) == 0 {
+	parsed := certs.ParseCertificates(data)
+	if len(parsed) == 0 {
 		return nil, errors.New("no PEM certificate")
 	}
-	return certs, nil
+	return parsed, nil
 }
 
 func firstCert(data []byte) (*x509.Certificate, error) {
 	if len(data) == 0 {
 		return nil, errors.New("empty")
 	}
-	certs, err := parseBundle(data)
+	bundle, err := parseBundle(data)
 	if err != nil {
 		return nil, err
 	}
-	return certs[0], nil
+	return bundle[0], nil
 }
