@@ -12,28 +12,49 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestSetMemoryLimit(t *testing.T) {
+func TestTuneGC(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	write := func(content string) string {
 		p := filepath.Join(t.TempDir(), "memory.max")
 		require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
 		return p
 	}
-	t.Setenv("GOMEMLIMIT", "")
-	require.NoError(t, os.Unsetenv("GOMEMLIMIT"))
+	unset := func(name string) {
+		t.Setenv(name, "")
+		require.NoError(t, os.Unsetenv(name))
+	}
+	reset := func() {
+		debug.SetMemoryLimit(math.MaxInt64)
+		debug.SetGCPercent(100)
+	}
+	unset("GOMEMLIMIT")
+	unset("GOGC")
 
-	debug.SetMemoryLimit(math.MaxInt64)
-	setMemoryLimit(logr.Discard(), write("268435456\n"))
+	reset()
+	tuneGC(logr.Discard(), write("268435456\n"))
 	assert.Equal(t, int64(268435456/10*9), debug.SetMemoryLimit(-1), "90% of the container's limit")
+	assert.Equal(t, gcPercentUnderLimit, debug.SetGCPercent(100), "collect less often under a limit")
 
-	debug.SetMemoryLimit(math.MaxInt64)
-	setMemoryLimit(logr.Discard(), write("max\n"))
+	reset()
+	tuneGC(logr.Discard(), write("max\n"))
 	assert.Equal(t, int64(math.MaxInt64), debug.SetMemoryLimit(-1), "no container limit, no Go limit")
+	assert.Equal(t, 100, debug.SetGCPercent(100), "and the default GOGC")
 
-	setMemoryLimit(logr.Discard(), filepath.Join(t.TempDir(), "missing"))
+	reset()
+	tuneGC(logr.Discard(), filepath.Join(t.TempDir(), "missing"))
 	assert.Equal(t, int64(math.MaxInt64), debug.SetMemoryLimit(-1), "outside a cgroup v2 container nothing changes")
 
+	reset()
 	t.Setenv("GOMEMLIMIT", "100MiB")
-	setMemoryLimit(logr.Discard(), write("268435456\n"))
-	assert.Equal(t, int64(math.MaxInt64), debug.SetMemoryLimit(-1), "GOMEMLIMIT wins")
+	debug.SetMemoryLimit(100 << 20) // as the runtime does at start from GOMEMLIMIT
+	tuneGC(logr.Discard(), write("268435456\n"))
+	assert.Equal(t, int64(100<<20), debug.SetMemoryLimit(-1), "GOMEMLIMIT wins over the container")
+	assert.Equal(t, gcPercentUnderLimit, debug.SetGCPercent(100), "a GOMEMLIMIT bounds the heap too")
+
+	reset()
+	t.Setenv("GOGC", "50")
+	debug.SetMemoryLimit(100 << 20)
+	tuneGC(logr.Discard(), write("268435456\n"))
+	assert.Equal(t, 100, debug.SetGCPercent(100), "GOGC wins")
 }

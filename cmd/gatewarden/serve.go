@@ -204,7 +204,7 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 	}
 	ctrl.SetLogger(zap.New(zapOpts...))
 	log := ctrl.Log.WithName("serve")
-	setMemoryLimit(log, cgroupMemoryMax)
+	tuneGC(log, cgroupMemoryMax)
 
 	cfg, err := o.restConfig()
 	if err != nil {

@@ -277,6 +277,17 @@ func load(b *testing.B, c *http.Client, url string, bodies [][]byte, rate int) (
 	return float64(len(bodies)) / elapsed.Seconds(), latencies[len(latencies)/2], latencies[len(latencies)*99/100]
 }
 
+// asTheChartRunsIt gives the gatewarden a benchmark starts the memory limit
+// it has in the chart's container: serve reads the container's 256 MiB limit
+// and sets the Go memory limit to 90% of it (and collects less often under
+// it). There is no container here, so GOMEMLIMIT says the same.
+// BENCH_AS_CHART=off runs it without.
+func asTheChartRunsIt(b *testing.B) {
+	if os.Getenv("BENCH_AS_CHART") != "off" {
+		b.Setenv("GOMEMLIMIT", strconv.Itoa(256<<20/10*9))
+	}
+}
+
 func median(d []time.Duration) time.Duration {
 	slices.Sort(d)
 	return d[len(d)/2]
@@ -331,6 +342,7 @@ func noopServer(b *testing.B) string {
 // cluster's rate (target: p99 under 5 ms).
 func BenchmarkAdmissionHTTPS(b *testing.B) {
 	populateCluster(b)
+	asTheChartRunsIt(b)
 	s := startGatewarden(b, "admission", "--status=false", "--pprof-bind-address="+pprofAddr)
 	gatewardenURL := s.URL + "/validate-gateway-networking-k8s-io-v1-httproute"
 	noopURL := noopServer(b)
@@ -400,6 +412,7 @@ func BenchmarkNamespaceRelabel1000Routes(b *testing.B) {
 // says so; then relabels it back. Target: under 5 s each way.
 func BenchmarkStatusConvergence(b *testing.B) {
 	populateRelabel(b)
+	asTheChartRunsIt(b)
 	startGatewarden(b, "status", "--pprof-bind-address="+pprofAddr)
 	ctx := context.Background()
 	w := watchRelabelRoutes(b)
@@ -431,14 +444,10 @@ func BenchmarkStatusConvergence(b *testing.B) {
 // reconciler on, once it has evaluated and written the status of all
 // 51,000 routes of the full cluster. Target: under 250 MiB.
 //
-// It runs gatewarden as the chart does: in a container limited to 256 MiB,
-// from which serve sets the Go memory limit to 90%. There is no container
-// here, so GOMEMLIMIT says the same. BENCH_GOMEMLIMIT=off measures without.
+// It runs gatewarden as the chart does (asTheChartRunsIt).
 func BenchmarkMemory(b *testing.B) {
 	populateCluster(b)
-	if os.Getenv("BENCH_GOMEMLIMIT") != "off" {
-		b.Setenv("GOMEMLIMIT", strconv.Itoa(256<<20/10*9))
-	}
+	asTheChartRunsIt(b)
 	s := startGatewarden(b, "memory", "--pprof-bind-address="+pprofAddr)
 	start := time.Now()
 	for gauged(b, s) < routes+relabelRoutes {
