@@ -133,9 +133,6 @@ func describeSelector(sel *metav1.LabelSelector) string {
 	return strings.Join(parts, ",")
 }
 
-// Kinds returns the route kinds the listener admits, its supportedKinds.
-func (l *Listener) Kinds() []gatewayv1.Kind { return l.kinds.list() }
-
 // AdmitsKind reports whether the listener admits routes of kind.
 func (l *Listener) AdmitsKind(kind gatewayv1.Kind) bool { return l.kinds&kindBit(kind) != 0 }
 

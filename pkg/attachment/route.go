@@ -22,12 +22,6 @@ const (
 // RouteKinds lists the route kinds the evaluator knows, in a stable order.
 var RouteKinds = []gatewayv1.Kind{KindHTTPRoute, KindGRPCRoute, KindTLSRoute, KindTCPRoute, KindUDPRoute}
 
-// IsRouteKind reports whether kind, in the Gateway API group, is a route kind
-// the evaluator knows.
-func IsRouteKind(kind gatewayv1.Kind) bool {
-	return kindBit(kind) != 0
-}
-
 // Route is what the evaluator needs to know of a route of any kind.
 type Route struct {
 	Kind       gatewayv1.Kind
