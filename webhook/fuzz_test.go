@@ -73,26 +73,26 @@ func TestFuzzAdmissionReviewSeeds(t *testing.T) {
 		code             int32
 		message, warning string
 	}{
-		{seed: "httproute-create-denied", handler: "route", code: http.StatusUnprocessableEntity,
-			message: `spec.parentRefs[0]: Forbidden: Gateway infra-ns/shared-gateway listener "http" accepts routes only from namespaces matching shared-gateway-access=true; namespace "hr" does not match.`},
+		{seed: "httproute-create-denied", handler: "route", code: http.StatusForbidden,
+			message: `spec.parentRefs[0]: Gateway infra-ns/shared-gateway listener "http" accepts routes only from namespaces matching shared-gateway-access=true; namespace "hr" does not match.`},
 		{seed: "httproute-create-allowed", handler: "route", allowed: true},
-		{seed: "httproute-create-hostname-mismatch", handler: "route", code: http.StatusUnprocessableEntity, message: "but none of its hostnames (jobs.example.org) matches"},
-		{seed: "httproute-update-adds-parent", handler: "route", code: http.StatusUnprocessableEntity, message: "spec.parentRefs[1]: Forbidden: Gateway infra-ns/shared-gateway",
+		{seed: "httproute-create-hostname-mismatch", handler: "route", code: http.StatusForbidden, message: "but none of its hostnames (jobs.example.org) matches"},
+		{seed: "httproute-update-adds-parent", handler: "route", code: http.StatusForbidden, message: "spec.parentRefs[1]: Gateway infra-ns/shared-gateway",
 			warning: "spec.parentRefs[0]: Gateway infra-ns/open was not found"},
 		{seed: "httproute-update-unchanged-rejection", handler: "route", allowed: true, warning: "(Not denied: this update did not cause it.)"},
 		{seed: "httproute-delete", handler: "route", allowed: true},
-		{seed: "v1beta1-review", handler: "route", code: http.StatusUnprocessableEntity, message: "spec.parentRefs[0]: Forbidden"},
-		{seed: "yaml-review", handler: "route", code: http.StatusUnprocessableEntity, message: "spec.parentRefs[0]: Forbidden"},
+		{seed: "v1beta1-review", handler: "route", code: http.StatusForbidden, message: "spec.parentRefs[0]: Gateway infra-ns/shared-gateway"},
+		{seed: "yaml-review", handler: "route", code: http.StatusForbidden, message: "spec.parentRefs[0]: Gateway infra-ns/shared-gateway"},
 		{seed: "wrong-object-kind", handler: "route", code: http.StatusBadRequest},
 		{seed: "truncated", handler: "route", code: http.StatusBadRequest},
-		{seed: "namespace-create-with-label", handler: "namespace", code: http.StatusUnprocessableEntity, message: "only group:platform-admins may grant that"},
-		{seed: "namespace-grant-by-tenant", handler: "namespace", code: http.StatusUnprocessableEntity, message: "only group:platform-admins may grant that"},
+		{seed: "namespace-create-with-label", handler: "namespace", code: http.StatusForbidden, message: "only group:platform-admins may grant that"},
+		{seed: "namespace-grant-by-tenant", handler: "namespace", code: http.StatusForbidden, message: "only group:platform-admins may grant that"},
 		{seed: "namespace-grant-by-tenant", handler: "namespace-unguarded", allowed: true,
 			warning: `namespace hr now reaches Gateway infra-ns/shared-gateway listener "http"`},
 		{seed: "namespace-grant-by-approver", handler: "namespace", allowed: true},
-		{seed: "namespace-removes-label", handler: "namespace", code: http.StatusUnprocessableEntity, message: "- HTTPRoute careers/careers from Gateway infra-ns/shared-gateway"},
+		{seed: "namespace-removes-label", handler: "namespace", code: http.StatusForbidden, message: "- HTTPRoute careers/careers from Gateway infra-ns/shared-gateway"},
 		{seed: "namespace-delete", handler: "namespace", allowed: true},
-		{seed: "gateway-update-drops-selector", handler: "gateway", code: http.StatusUnprocessableEntity, message: "- HTTPRoute careers/careers from Gateway infra-ns/shared-gateway"},
+		{seed: "gateway-update-drops-selector", handler: "gateway", code: http.StatusForbidden, message: "- HTTPRoute careers/careers from Gateway infra-ns/shared-gateway"},
 		{seed: "gateway-delete", handler: "gateway", allowed: true, warning: "- HTTPRoute careers/careers from Gateway infra-ns/shared-gateway"},
 	} {
 		t.Run(tc.seed+"/"+tc.handler, func(t *testing.T) {
@@ -191,6 +191,12 @@ func checkAdmissionAnswer(t *testing.T, h fuzzHandler, body []byte) *admissionv1
 	}
 	if !h.seen.parsed && resp.Allowed {
 		t.Fatalf("%s: a request that did not parse is allowed", h.name)
+	}
+	// gatewarden refuses a write it understood with Forbidden, never the
+	// API's own Invalid: kubectl then prints which webhook refused it.
+	if h.seen.parsed && !resp.Allowed && resp.Result.Code != http.StatusBadRequest &&
+		(resp.Result.Code != http.StatusForbidden || resp.Result.Reason != metav1.StatusReasonForbidden) {
+		t.Fatalf("%s: refused with %d %s, want 403 Forbidden: %+v", h.name, resp.Result.Code, resp.Result.Reason, resp.Result)
 	}
 	// A delete is never blocked, unless its object does not decode.
 	if h.seen.parsed && h.seen.operation == admissionv1.Delete && !resp.Allowed && resp.Result.Code != http.StatusBadRequest {

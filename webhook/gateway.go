@@ -77,7 +77,7 @@ func (v *GatewayValidator) ValidateUpdate(ctx context.Context, oldGW, newGW *gat
 	lines := detachWarnings(fmt.Sprintf("This change to Gateway %s/%s", newGW.Namespace, newGW.Name), dets,
 		"Keep the listeners, namespaces, kinds and hostnames these routes use, or tell their owners first.")
 	if v.Mode == attachment.ModeDeny {
-		return warnings, apierrors.NewInvalid(schema.GroupKind{Group: gatewayv1.GroupName, Kind: "Gateway"}, newGW.Name,
+		return warnings, denial(schema.GroupKind{Group: gatewayv1.GroupName, Kind: "Gateway"}, newGW.Name,
 			field.ErrorList{field.Forbidden(field.NewPath("spec", "listeners"), detachDenial(lines))})
 	}
 	return append(warnings, lines...), nil

@@ -76,8 +76,8 @@ func TestGatewayChangesThatDetachRoutes(t *testing.T) {
 
 	_, err = newGatewayValidator(t, attachment.ModeDeny, "group:x", objs...).ValidateUpdate(context.Background(), sharedGateway(), narrowed)
 	require.Error(t, err)
-	assert.True(t, apierrors.IsInvalid(err))
-	assert.Contains(t, err.Error(), "spec.listeners: Forbidden: This change to Gateway infra-ns/shared-gateway detaches 7 routes")
+	assert.True(t, apierrors.IsForbidden(err))
+	assert.Contains(t, err.Error(), "spec.listeners: This change to Gateway infra-ns/shared-gateway detaches 7 routes")
 
 	annotated := sharedGateway()
 	annotated.Annotations = map[string]string{"owner": "infra"}

@@ -2,10 +2,14 @@ package webhook
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"unicode/utf8"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/gatewarden/gatewarden/pkg/attachment"
 )
@@ -24,6 +28,33 @@ const (
 )
 
 const msgUnconfirmed = "gatewarden could not confirm this with the API server (%v), so it was not denied; retry to be sure."
+
+// denial is how gatewarden refuses a write: a Forbidden (403) status, not
+// the API's own Invalid (422). gatewarden is a policy on objects it does not
+// own; kubectl rebuilds an Invalid status from its causes and drops the
+// message, which is the only place the API server names the webhook that
+// refused ("admission webhook "httproutes.gatewarden.dev" denied the
+// request: ..."). The message is every problem with its field path in
+// front, and the problems stay in the details as causes for programs.
+func denial(gk schema.GroupKind, name string, errs field.ErrorList) *apierrors.StatusError {
+	lines := make([]string, 0, len(errs))
+	causes := make([]metav1.StatusCause, 0, len(errs))
+	for _, e := range errs {
+		line := e.Detail
+		if e.Field != "" {
+			line = e.Field + ": " + e.Detail
+		}
+		lines = append(lines, line)
+		causes = append(causes, metav1.StatusCause{Type: metav1.CauseType(e.Type), Message: e.Detail, Field: e.Field})
+	}
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status:  metav1.StatusFailure,
+		Code:    http.StatusForbidden,
+		Reason:  metav1.StatusReasonForbidden,
+		Message: strings.Join(lines, "; "),
+		Details: &metav1.StatusDetails{Group: gk.Group, Kind: gk.Kind, Name: name, Causes: causes},
+	}}
+}
 
 // detachWarnings explains a change that detaches routes: one line to say
 // what happens, one per route for the first few, a count of the rest, and

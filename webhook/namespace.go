@@ -81,7 +81,7 @@ func (v *NamespaceValidator) ValidateUpdate(ctx context.Context, oldNS, newNS *c
 	lines := detachWarnings(fmt.Sprintf("Relabelling namespace %s", newNS.Name), dets,
 		fmt.Sprintf("To keep them attached, restore the labels of namespace %s or ask the Gateway owner to allow it.", newNS.Name))
 	if v.Mode == attachment.ModeDeny {
-		return warnings, apierrors.NewInvalid(namespaceGK, newNS.Name,
+		return warnings, denial(namespaceGK, newNS.Name,
 			field.ErrorList{field.Forbidden(field.NewPath("metadata", "labels"), detachDenial(lines))})
 	}
 	return append(warnings, lines...), nil
@@ -118,7 +118,7 @@ func (v *NamespaceValidator) guardGrants(ctx context.Context, ns string, oldLabe
 	if len(grants) == 0 {
 		return nil, nil
 	}
-	return nil, apierrors.NewInvalid(namespaceGK, ns,
+	return nil, denial(namespaceGK, ns,
 		field.ErrorList{field.Forbidden(field.NewPath("metadata", "labels"), grantDenial(ns, grants, v.Approvers))})
 }
 

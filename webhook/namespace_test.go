@@ -126,8 +126,8 @@ func TestNamespaceDetachDeniedInDenyMode(t *testing.T) {
 		labelled("careers", map[string]string{accessLabel: "true"}), httpRoute("careers", "careers"))
 	_, err := v.ValidateUpdate(withUser("alice"), labelled("careers", map[string]string{accessLabel: "true"}), labelled("careers", nil))
 	require.Error(t, err)
-	assert.True(t, apierrors.IsInvalid(err))
-	assert.Contains(t, err.Error(), `metadata.labels: Forbidden: Relabelling namespace careers detaches 1 route from Gateway infra-ns/shared-gateway:`)
+	assert.True(t, apierrors.IsForbidden(err))
+	assert.Contains(t, err.Error(), `metadata.labels: Relabelling namespace careers detaches 1 route from Gateway infra-ns/shared-gateway:`)
 	assert.Contains(t, err.Error(), "HTTPRoute careers/careers")
 }
 
@@ -173,7 +173,7 @@ func TestGrantGuard(t *testing.T) {
 			}
 			if tt.denied {
 				require.Error(t, err)
-				assert.Contains(t, err.Error(), `metadata.labels: Forbidden: these labels would let namespace hr attach routes to Gateway infra-ns/shared-gateway listener "http" (selector shared-gateway-access=true); only group:platform-admins may grant that.`)
+				assert.Contains(t, err.Error(), `metadata.labels: these labels would let namespace hr attach routes to Gateway infra-ns/shared-gateway listener "http" (selector shared-gateway-access=true); only group:platform-admins may grant that.`)
 				return
 			}
 			require.NoError(t, err)

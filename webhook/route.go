@@ -94,7 +94,7 @@ func (v *RouteValidator[T]) validate(ctx context.Context, oldObj *T, obj T) (adm
 	}
 	if d.Verdict == attachment.VerdictDeny {
 		gk := schema.GroupKind{Group: gatewayv1.GroupName, Kind: string(route.Kind)}
-		return d.Warnings, apierrors.NewInvalid(gk, route.Name, d.Denials)
+		return d.Warnings, denial(gk, route.Name, d.Denials)
 	}
 	return d.Warnings, nil
 }

@@ -179,8 +179,8 @@ func TestLabelAttacksWithGuard(t *testing.T) {
 				assert.NotContains(t, namespaceLabels(t, target), inf.accessLabel, "the tenant gave its namespace the shared Gateway's label")
 			}
 			requireDeniedByGatewarden(t, err, "namespaces",
-				fmt.Sprintf(`Namespace %q is invalid: metadata.labels: Forbidden: these labels would let namespace %s attach routes to Gateway %s/shared listener "http" (selector %s=true)`,
-					target, target, inf.ns, inf.accessLabel),
+				fmt.Sprintf(`denied the request: metadata.labels: these labels would let namespace %s attach routes to Gateway %s/shared listener "http" (selector %s=true)`,
+					target, inf.ns, inf.accessLabel),
 				"only group:"+approverGroup+" may grant that. Ask one of them to label it.")
 
 			// And so its routes stay off the shared Gateway.
@@ -210,7 +210,7 @@ func TestRouteUpdateCannotAddTheSharedGateway(t *testing.T) {
 	shared := parentRef(inf.ns, "shared")
 	sharedJSON := fmt.Sprintf(`{"name":"shared","namespace":%q}`, inf.ns)
 	openJSON := fmt.Sprintf(`{"name":"open","namespace":%q}`, inf.ns)
-	notAllowed := fmt.Sprintf(`Forbidden: Gateway %s/shared listener "http" accepts routes only from namespaces matching %s=true; namespace %q does not match`,
+	notAllowed := fmt.Sprintf(`Gateway %s/shared listener "http" accepts routes only from namespaces matching %s=true; namespace %q does not match`,
 		inf.ns, inf.accessLabel, tn.ns)
 
 	for _, tc := range []struct {
@@ -258,7 +258,7 @@ spec:
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.update()
-			requireDeniedByGatewarden(t, err, "httproutes", fmt.Sprintf(`"web" is invalid: %s: %s`, tc.path, notAllowed))
+			requireDeniedByGatewarden(t, err, "httproutes", fmt.Sprintf(`denied the request: %s: %s`, tc.path, notAllowed))
 			if tc.path == "spec.parentRefs[1]" {
 				assert.NotContains(t, err.Error(), "spec.parentRefs[0]", "the open Gateway is fine")
 			}
@@ -298,7 +298,7 @@ spec:
 			return tn.c.Update(ctx, r)
 		})
 		assert.Equal(t, held.Spec.ParentRefs, tn.route(t, "held").Spec.ParentRefs, "the tenant's route, held by its finalizer, gained the shared Gateway")
-		requireDeniedByGatewarden(t, err, "httproutes", `"held" is invalid: spec.parentRefs[1]: `+notAllowed)
+		requireDeniedByGatewarden(t, err, "httproutes", `denied the request: spec.parentRefs[1]: `+notAllowed)
 	})
 }
 
@@ -317,7 +317,7 @@ func TestParentRefSpellings(t *testing.T) {
 	section := func(s string) *gatewayv1.SectionName { return ptr.To(gatewayv1.SectionName(s)) }
 	infraNS := ptr.To(gatewayv1.Namespace(inf.ns))
 
-	notAllowed := fmt.Sprintf(`Forbidden: Gateway %s/shared listener "http" accepts routes only from namespaces matching %s=true; namespace %q does not match`,
+	notAllowed := fmt.Sprintf(`Gateway %s/shared listener "http" accepts routes only from namespaces matching %s=true; namespace %q does not match`,
 		inf.ns, inf.accessLabel, tn.ns)
 	bothNotAllowed := notAllowed + fmt.Sprintf(`; listener "http-alt" accepts routes only from namespaces matching %s=true; namespace %q does not match.`, inf.accessLabel, tn.ns)
 	listeners := `its listeners are "http" (port 80), "http-alt" (port 8080)`
@@ -363,30 +363,30 @@ func TestParentRefSpellings(t *testing.T) {
 		{
 			name:   "sectionName of an existing listener",
 			refs:   []gatewayv1.ParentReference{{Namespace: infraNS, Name: "shared", SectionName: section("http-alt")}},
-			denied: fmt.Sprintf(`spec.parentRefs[0]: Forbidden: Gateway %s/shared listener "http-alt" accepts routes only from namespaces matching %s=true`, inf.ns, inf.accessLabel),
+			denied: fmt.Sprintf(`spec.parentRefs[0]: Gateway %s/shared listener "http-alt" accepts routes only from namespaces matching %s=true`, inf.ns, inf.accessLabel),
 		},
 		{
 			name: "sectionName of a listener that does not exist",
 			refs: []gatewayv1.ParentReference{{Namespace: infraNS, Name: "shared", SectionName: section("admin")}},
-			denied: fmt.Sprintf(`spec.parentRefs[0]: Forbidden: Gateway %s/shared has no listener named "admin"; %s. Set sectionName to one of them, or remove it to use every listener.`,
+			denied: fmt.Sprintf(`spec.parentRefs[0]: Gateway %s/shared has no listener named "admin"; %s. Set sectionName to one of them, or remove it to use every listener.`,
 				inf.ns, listeners),
 		},
 		{
 			name: "port that does not exist",
 			refs: []gatewayv1.ParentReference{{Namespace: infraNS, Name: "shared", Port: ptr.To[gatewayv1.PortNumber](9999)}},
-			denied: fmt.Sprintf(`spec.parentRefs[0]: Forbidden: Gateway %s/shared has no listener on port 9999; %s. Set port to one of theirs, or remove it to use every listener.`,
+			denied: fmt.Sprintf(`spec.parentRefs[0]: Gateway %s/shared has no listener on port 9999; %s. Set port to one of theirs, or remove it to use every listener.`,
 				inf.ns, listeners),
 		},
 		{
 			name:   "port of an existing listener",
 			refs:   []gatewayv1.ParentReference{{Namespace: infraNS, Name: "shared", Port: ptr.To[gatewayv1.PortNumber](8080)}},
-			denied: fmt.Sprintf(`spec.parentRefs[0]: Forbidden: Gateway %s/shared listener "http-alt" accepts routes only`, inf.ns),
+			denied: fmt.Sprintf(`spec.parentRefs[0]: Gateway %s/shared listener "http-alt" accepts routes only`, inf.ns),
 		},
 		{
 			// Both set: both must match the same listener.
 			name: "sectionName and port of two different listeners",
 			refs: []gatewayv1.ParentReference{{Namespace: infraNS, Name: "shared", SectionName: section("http"), Port: ptr.To[gatewayv1.PortNumber](8080)}},
-			denied: fmt.Sprintf(`spec.parentRefs[0]: Forbidden: Gateway %s/shared has no listener named "http" on port 8080; %s. Set sectionName and port to those of one listener.`,
+			denied: fmt.Sprintf(`spec.parentRefs[0]: Gateway %s/shared has no listener named "http" on port 8080; %s. Set sectionName and port to those of one listener.`,
 				inf.ns, listeners),
 		},
 		{
@@ -409,7 +409,7 @@ func TestParentRefSpellings(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			warnings, err := tn.createRoute(ctx, name, tc.refs...)
 			if tc.denied != "" {
-				requireDeniedByGatewarden(t, err, "httproutes", fmt.Sprintf(`HTTPRoute.gateway.networking.k8s.io %q is invalid: %s`, name, tc.denied))
+				requireDeniedByGatewarden(t, err, "httproutes", "denied the request: "+tc.denied)
 				for i := range tc.refs {
 					if p := fmt.Sprintf("spec.parentRefs[%d]", i); !strings.Contains(tc.denied, p) {
 						assert.NotContains(t, err.Error(), p, "only the rejected parentRef is named")
@@ -437,7 +437,7 @@ func TestOtherKindsAndVersionsAreNotALoophole(t *testing.T) {
 	ctx := context.Background()
 	inf := newInfra(t, "infra-kinds")
 	tn := newTenant(t, "kinds", false)
-	notAllowed := fmt.Sprintf(`spec.parentRefs[0]: Forbidden: Gateway %s/shared listener "http" accepts routes only from namespaces matching %s=true`, inf.ns, inf.accessLabel)
+	notAllowed := fmt.Sprintf(`spec.parentRefs[0]: Gateway %s/shared listener "http" accepts routes only from namespaces matching %s=true`, inf.ns, inf.accessLabel)
 
 	_, err := tn.do(func() error {
 		return tn.c.Create(ctx, &gatewayv1.GRPCRoute{
@@ -445,7 +445,7 @@ func TestOtherKindsAndVersionsAreNotALoophole(t *testing.T) {
 			Spec:       gatewayv1.GRPCRouteSpec{CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{parentRef(inf.ns, "shared")}}},
 		})
 	})
-	requireDeniedByGatewarden(t, err, "grpcroutes", `GRPCRoute.gateway.networking.k8s.io "grpc" is invalid: `+notAllowed)
+	requireDeniedByGatewarden(t, err, "grpcroutes", "denied the request: "+notAllowed)
 
 	_, err = tn.do(func() error {
 		return tn.c.Create(ctx, &gatewayv1beta1.HTTPRoute{
@@ -453,7 +453,7 @@ func TestOtherKindsAndVersionsAreNotALoophole(t *testing.T) {
 			Spec:       gatewayv1beta1.HTTPRouteSpec{CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{parentRef(inf.ns, "shared")}}},
 		})
 	})
-	requireDeniedByGatewarden(t, err, "httproutes", `HTTPRoute.gateway.networking.k8s.io "beta" is invalid: `+notAllowed)
+	requireDeniedByGatewarden(t, err, "httproutes", "denied the request: "+notAllowed)
 	tn.assertNoRoute(t, "beta")
 }
 
@@ -849,17 +849,15 @@ func isGatewardenDenial(err error, resource string) bool {
 	if err == nil || strings.Contains(err.Error(), "is forbidden: User") {
 		return false
 	}
-	// kubectl rewrites an Invalid status as "The KIND "NAME" is invalid:
-	// CAUSES", without the webhook's name; the texts asserted on are
-	// gatewarden's own.
+	// gatewarden denies with Forbidden (403), as the authorizer does, but
+	// the API server names the webhook that refused; kubectl prints it
+	// after "Error from server (Forbidden):".
+	deniedBy := fmt.Sprintf(`admission webhook "%s.gatewarden.dev" denied the request: `, resource)
 	var ke kubectlError
 	if errors.As(err, &ke) {
-		return strings.HasPrefix(ke.res.Stderr, "The ") && strings.Contains(ke.res.Stderr, " is invalid: ")
+		return strings.Contains(ke.res.Stderr, "Error from server (Forbidden): ") && strings.Contains(ke.res.Stderr, deniedBy)
 	}
-	// A typed client keeps the status: gatewarden denies with Invalid (422),
-	// the authorizer with Forbidden (403).
-	return apierrors.IsInvalid(err) &&
-		strings.Contains(err.Error(), fmt.Sprintf(`admission webhook "%s.gatewarden.dev" denied the request`, resource))
+	return apierrors.IsForbidden(err) && strings.Contains(err.Error(), deniedBy)
 }
 
 func parentRef(ns, name string) gatewayv1.ParentReference {

@@ -169,7 +169,7 @@ spec:
   parentRefs: [{name: gw, namespace: gatewarden-probe-infra}]
 `, "apply", "-f", "-")
 	require.Error(t, res.Err)
-	assert.Contains(t, res.Stderr, `The HTTPRoute "r" is invalid: spec.parentRefs[0]: Forbidden: Gateway gatewarden-probe-infra/gw listener "http" accepts routes only from its own namespace`)
+	assert.Contains(t, res.Stderr, `admission webhook "httproutes.gatewarden.dev" denied the request: spec.parentRefs[0]: Gateway gatewarden-probe-infra/gw listener "http" accepts routes only from its own namespace`)
 }
 
 // doctor against the local control plane: before the install it names the

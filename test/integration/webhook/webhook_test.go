@@ -43,7 +43,8 @@ func TestExampleScenario(t *testing.T) {
 		assert.Contains(t, res.Stdout, created)
 	}
 	assert.NotContains(t, res.Stdout, "httproute.gateway.networking.k8s.io/hr created")
-	assert.Contains(t, res.Stderr, `The HTTPRoute "hr" is invalid: spec.parentRefs[0]: Forbidden: `+
+	assert.Contains(t, res.Stderr, `Error from server (Forbidden): error when creating "`+sample("12-hr.yaml")+`": `+
+		`admission webhook "httproutes.gatewarden.dev" denied the request: spec.parentRefs[0]: `+
 		`Gateway infra-ns/shared-gateway listener "http" accepts routes only from namespaces matching shared-gateway-access=true; `+
 		`namespace "hr" does not match. Ask the Gateway owner to allow it, or label namespace hr to match.`)
 	assert.NotContains(t, res.Stderr, "Warning: spec.", "careers and product are accepted without a word")
@@ -55,7 +56,8 @@ func TestExampleScenario(t *testing.T) {
 	t.Run("dry-run shows the same denial and creates nothing", func(t *testing.T) {
 		res := cp.Kubectl(ctx, "", "apply", "--dry-run=server", "-f", sample("12-hr.yaml"))
 		require.Error(t, res.Err)
-		assert.Contains(t, res.Stderr, `"hr" is invalid: spec.parentRefs[0]: Forbidden: Gateway infra-ns/shared-gateway listener "http"`)
+		assert.Contains(t, res.Stderr, `Error from server (Forbidden): error when creating "`+sample("12-hr.yaml")+`": `+
+			`admission webhook "httproutes.gatewarden.dev" denied the request: spec.parentRefs[0]: Gateway infra-ns/shared-gateway listener "http"`)
 		assertNoRoute(t, "hr", "hr")
 	})
 
@@ -199,7 +201,7 @@ spec:
       port: 5432
 `, "apply", "-f", "-")
 	require.Error(t, res.Err)
-	assert.Contains(t, res.Stderr, `The TCPRoute "postgres" is invalid: spec.parentRefs[0]: Forbidden: Gateway l4/web listener "http" accepts only HTTPRoute, GRPCRoute, not TCPRoute.`)
+	assert.Contains(t, res.Stderr, `admission webhook "tcproutes.gatewarden.dev" denied the request: spec.parentRefs[0]: Gateway l4/web listener "http" accepts only HTTPRoute, GRPCRoute, not TCPRoute.`)
 }
 
 // A request that is not a valid AdmissionReview gets a clear error, and the

@@ -1,0 +1,41 @@
+package webhook
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/gatewarden/gatewarden/pkg/attachment"
+	"github.com/gatewarden/gatewarden/pkg/cluster"
+)
+
+// A denial is a Forbidden status whose message puts each problem's field
+// path in front, with the problems kept as causes: kubectl prints the
+// message after `admission webhook "..." denied the request:`.
+func TestRouteDenialIsForbiddenWithCauses(t *testing.T) {
+	c := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(sharedGateway(), labelled("hr", nil)).Build()
+	v := &HTTPRouteValidator{Reader: cluster.NewReader(c, c, true), Mode: attachment.ModeDeny}
+	route := httpRoute("hr", "hr")
+	route.Spec.ParentRefs = append(route.Spec.ParentRefs, route.Spec.ParentRefs[0])
+
+	_, err := v.ValidateCreate(withUser("alice"), route)
+	require.Error(t, err)
+	var status *apierrors.StatusError
+	require.ErrorAs(t, err, &status)
+	detail := `Gateway infra-ns/shared-gateway listener "http" accepts routes only from namespaces matching shared-gateway-access=true; ` +
+		`namespace "hr" does not match. Ask the Gateway owner to allow it, or label namespace hr to match.`
+	assert.Equal(t, metav1.Status{
+		Status: metav1.StatusFailure, Code: http.StatusForbidden, Reason: metav1.StatusReasonForbidden,
+		Message: "spec.parentRefs[0]: " + detail + "; spec.parentRefs[1]: " + detail,
+		Details: &metav1.StatusDetails{Group: gatewayv1.GroupName, Kind: "HTTPRoute", Name: "hr", Causes: []metav1.StatusCause{
+			{Type: metav1.CauseTypeForbidden, Field: "spec.parentRefs[0]", Message: detail},
+			{Type: metav1.CauseTypeForbidden, Field: "spec.parentRefs[1]", Message: detail},
+		}},
+	}, status.ErrStatus)
+}
