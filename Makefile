@@ -10,6 +10,10 @@ SHELL := /usr/bin/env bash
 # pinned by the go.mod files of their tools modules under test/tools/.
 GOLANGCI_LINT_VERSION ?= v2.15.0
 HELM_VERSION          ?= v3.22.0
+# The Kubernetes minor helm assumes when it renders without a cluster: that
+# of the client-go it is built with (helm v3.22.0: client-go v0.37).
+HELM_KUBE_MINOR       ?= 37
+KUBE_VERSION          := $(shell awk '$$1 == "k8s.io/kubernetes" {print $$2}' test/tools/kube/go.mod)
 
 BIN     := $(abspath bin)
 KEEP    ?=
@@ -101,17 +105,39 @@ check-sample: build ## Run `gatewarden check` on the example scenario.
 .PHONY: tools
 tools: $(KUBE_APISERVER) $(KUBECTL) $(ETCD) $(HELM) ## Build kube-apiserver, kubectl, etcd and helm into bin/ (once).
 
-# The first build takes about six minutes on two cores.
-$(KUBE_APISERVER) $(KUBECTL) &: test/tools/kube/go.mod
-	cd test/tools/kube && $(GO) build -o $(BIN)/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+# The version stamps the projects' own release builds set with -X
+# (kubernetes hack/lib/version.sh, helm's Makefile). Without them kubectl
+# cannot parse its own version and helm renders charts for Kubernetes 1.20.
+# Built from the module proxy's archive, hence gitTreeState "archive".
+KUBE_MINOR    := $(word 2,$(subst ., ,$(KUBE_VERSION)))
+KUBE_LDFLAGS  := $(foreach p,k8s.io/client-go/pkg/version k8s.io/component-base/version,\
+	-X $(p).gitVersion=$(KUBE_VERSION) -X $(p).gitMajor=1 -X $(p).gitMinor=$(KUBE_MINOR) -X $(p).gitTreeState=archive)
+HELM_LDFLAGS  := -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	$(foreach p,helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules,-X $(p).k8sVersionMajor=1 -X $(p).k8sVersionMinor=$(HELM_KUBE_MINOR))
+
+# bin/.flags-NAME holds the flags a tool was built with; it changes, and the
+# tool is built again, only when they do.
+$(BIN)/.flags-%: FORCE
+	@mkdir -p $(BIN)
+	@echo '$(FLAGS_$*)' | cmp -s - $@ || echo '$(FLAGS_$*)' > $@
+FLAGS_kube = $(KUBE_LDFLAGS)
+FLAGS_helm = $(HELM_LDFLAGS)
+.PHONY: FORCE
+FORCE:
+
+# The first build takes about six minutes on two cores; a change of the
+# version stamps only links again.
+$(KUBE_APISERVER) $(KUBECTL) &: test/tools/kube/go.mod $(BIN)/.flags-kube
+	cd test/tools/kube && $(GO) build -ldflags '$(KUBE_LDFLAGS)' -o $(BIN)/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
 	@touch $(KUBE_APISERVER) $(KUBECTL)
 
 $(ETCD): test/tools/etcd/go.mod
 	cd test/tools/etcd && $(GO) build -o $(ETCD) go.etcd.io/etcd/server/v3
 	@touch $(ETCD)
 
-$(HELM):
-	GOBIN=$(BIN) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+$(HELM): $(BIN)/.flags-helm
+	GOBIN=$(BIN) $(GO) install -ldflags '$(HELM_LDFLAGS)' helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	@touch $(HELM)
 
 $(GOLANGCI_LINT):
 	GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)

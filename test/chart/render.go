@@ -27,11 +27,6 @@ const (
 	// every object after it, so it gives the names the kustomize
 	// configuration in config/ uses: "gatewarden".
 	ReleaseName = "gatewarden"
-
-	// KubeVersion is the Kubernetes version RenderChart renders for. helm
-	// template assumes v1.20 without a cluster, which the chart's kubeVersion
-	// (>=1.32) rejects.
-	KubeVersion = "v1.37.2"
 )
 
 // RenderChart runs `helm template` on the chart in chartDir as release
@@ -40,7 +35,9 @@ const (
 // hooks included). A schema violation or a template error is returned with
 // helm's message.
 func RenderChart(helmPath, chartDir, namespace string, set ...string) ([]*unstructured.Unstructured, error) {
-	args := []string{"template", ReleaseName, chartDir, "--namespace", namespace, "--kube-version", KubeVersion}
+	// No --kube-version: helm renders for the Kubernetes its build is
+	// stamped with, as a user's helm does (make tools stamps it).
+	args := []string{"template", ReleaseName, chartDir, "--namespace", namespace}
 	for _, s := range set {
 		args = append(args, "--set", s)
 	}
