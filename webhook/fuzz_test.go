@@ -239,28 +239,19 @@ func fuzzHandlers(tb testing.TB) []fuzzHandler {
 		},
 	}
 	builder := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...)
-	for _, rt := range cluster.RouteTypes {
-		builder = builder.WithIndex(rt.NewObject(), cluster.IndexParentGateway, func(o client.Object) []string {
-			r, err := attachment.RouteFor(o)
-			if err != nil {
-				return nil
-			}
-			return cluster.ParentGatewayKeys(r)
-		})
-	}
-	c := builder.Build()
-	reader := cluster.NewReader(c, c, true)
+	c := withIndexes(builder).Build()
+	reader := cluster.NewReader(c, c, cluster.Options{RouteTypes: attachment.RouteTypes, GrantV1: true, ListenerSets: true})
 	approvers := Approvers{Groups: []string{"platform-admins"}}
 
 	handlers := []fuzzHandler{
 		{name: "route", path: "/validate-gateway-networking-k8s-io-v1-httproute",
 			webhook: admission.WithValidator[*gatewayv1.HTTPRoute](scheme, &HTTPRouteValidator{Reader: reader, Mode: attachment.ModeDeny})},
 		{name: "namespace", path: "/validate--v1-namespace",
-			webhook: admission.WithValidator[*corev1.Namespace](scheme, &NamespaceValidator{Reader: reader, RouteTypes: cluster.RouteTypes, Mode: attachment.ModeDeny, Approvers: approvers})},
+			webhook: admission.WithValidator[*corev1.Namespace](scheme, &NamespaceValidator{Reader: reader, Mode: attachment.ModeDeny, Approvers: approvers})},
 		{name: "namespace-unguarded", path: "/validate--v1-namespace",
-			webhook: admission.WithValidator[*corev1.Namespace](scheme, &NamespaceValidator{Reader: reader, RouteTypes: cluster.RouteTypes, Mode: attachment.ModeWarn})},
+			webhook: admission.WithValidator[*corev1.Namespace](scheme, &NamespaceValidator{Reader: reader, Mode: attachment.ModeWarn})},
 		{name: "gateway", path: "/validate-gateway-networking-k8s-io-v1-gateway",
-			webhook: admission.WithValidator[*gatewayv1.Gateway](scheme, &GatewayValidator{Reader: reader, RouteTypes: cluster.RouteTypes, Mode: attachment.ModeDeny})},
+			webhook: admission.WithValidator[*gatewayv1.Gateway](scheme, &GatewayValidator{Reader: reader, Mode: attachment.ModeDeny})},
 	}
 	for i := range handlers {
 		h := &handlers[i]

@@ -9,11 +9,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -23,12 +23,11 @@ import (
 )
 
 // GatewayValidator admits Gateways: the infra owner's side of the handshake.
-// It says which attached routes an edit or a delete would detach, and warns
-// when a listener trusts labels that app teams can set on their own
-// Namespaces.
+// It says which attached ListenerSets and routes an edit or a delete would
+// detach, and warns when a listener or allowedListeners trusts labels that
+// app teams can set on their own Namespaces.
 type GatewayValidator struct {
-	Reader     *cluster.Reader
-	RouteTypes []cluster.RouteType
+	Reader *cluster.Reader
 	// Mode is --gateway-enforcement: warn (the default), deny or off.
 	Mode attachment.Mode
 	// Approvers is --grant-approvers: when set, labels are guarded.
@@ -42,7 +41,7 @@ func SetupGatewayWebhookWithManager(mgr ctrl.Manager, v *GatewayValidator) error
 	return ctrl.NewWebhookManagedBy(mgr, &gatewayv1.Gateway{}).WithValidator(v).WithLogConstructor(requestLogger("Gateway")).Complete()
 }
 
-// ValidateCreate warns about listeners that trust self-service labels, names
+// ValidateCreate warns about selectors that trust self-service labels, names
 // the namespaces a label selector admits, and warns about an enforcement
 // annotation that is not a mode.
 func (v *GatewayValidator) ValidateCreate(ctx context.Context, gw *gatewayv1.Gateway) (admission.Warnings, error) {
@@ -53,52 +52,59 @@ func (v *GatewayValidator) ValidateCreate(ctx context.Context, gw *gatewayv1.Gat
 }
 
 // ValidateUpdate warns, or denies with --gateway-enforcement=deny, when the
-// edit detaches routes that are attached now.
+// edit detaches ListenerSets or routes that are attached now.
 func (v *GatewayValidator) ValidateUpdate(ctx context.Context, oldGW, newGW *gatewayv1.Gateway) (admission.Warnings, error) {
 	if v.Mode == attachment.ModeOff || newGW.DeletionTimestamp != nil {
 		return nil, nil
 	}
 	warnings := v.configWarnings(ctx, oldGW, newGW)
-	if equality.Semantic.DeepEqual(oldGW.Spec.Listeners, newGW.Spec.Listeners) {
+	// The field a denial points at: what changed of what routes and
+	// ListenerSets attach by.
+	changed := field.NewPath("spec", "listeners")
+	switch {
+	case equality.Semantic.DeepEqual(oldGW.Spec.Listeners, newGW.Spec.Listeners) &&
+		equality.Semantic.DeepEqual(oldGW.Spec.AllowedListeners, newGW.Spec.AllowedListeners):
 		return warnings, nil
+	case equality.Semantic.DeepEqual(oldGW.Spec.Listeners, newGW.Spec.Listeners):
+		changed = field.NewPath("spec", "allowedListeners")
 	}
-	dets, err := v.detachments(ctx, oldGW, newGW, false)
+	sets, dets, err := v.detachments(ctx, oldGW, newGW, false)
 	if err != nil {
 		return warnings, apierrors.NewInternalError(fmt.Errorf("gatewarden could not read the routes of Gateway %s/%s: %w", newGW.Namespace, newGW.Name, err))
 	}
-	if len(dets) > 0 && v.Mode == attachment.ModeDeny {
-		if dets, err = v.detachments(ctx, oldGW, newGW, true); err != nil {
+	if len(sets)+len(dets) > 0 && v.Mode == attachment.ModeDeny {
+		if sets, dets, err = v.detachments(ctx, oldGW, newGW, true); err != nil {
 			return warnings, apierrors.NewInternalError(fmt.Errorf("gatewarden could not confirm the routes of Gateway %s/%s: %w", newGW.Namespace, newGW.Name, err))
 		}
 	}
-	if len(dets) == 0 {
+	if len(sets)+len(dets) == 0 {
 		return warnings, nil
 	}
-	lines := detachWarnings(fmt.Sprintf("This change to Gateway %s/%s", newGW.Namespace, newGW.Name), dets,
-		"Keep the listeners, namespaces, kinds and hostnames these routes use, or tell their owners first.")
+	lines := detachWarnings(fmt.Sprintf("This change to Gateway %s/%s", newGW.Namespace, newGW.Name), sets, dets,
+		"Keep the listeners, namespaces, kinds and hostnames they use, or tell their owners first.")
 	if v.Mode == attachment.ModeDeny {
 		return warnings, denial(schema.GroupKind{Group: gatewayv1.GroupName, Kind: "Gateway"}, newGW.Name,
-			field.ErrorList{field.Forbidden(field.NewPath("spec", "listeners"), detachDenial(lines))})
+			field.ErrorList{field.Forbidden(changed, detachDenial(lines))})
 	}
 	return append(warnings, lines...), nil
 }
 
-// ValidateDelete never blocks a delete; it says which routes lose their
-// Gateway.
+// ValidateDelete never blocks a delete; it says which ListenerSets and
+// routes lose their Gateway.
 func (v *GatewayValidator) ValidateDelete(ctx context.Context, gw *gatewayv1.Gateway) (admission.Warnings, error) {
 	if v.Mode == attachment.ModeOff {
 		return nil, nil
 	}
-	dets, err := v.detachments(ctx, gw, nil, false)
+	sets, dets, err := v.detachments(ctx, gw, nil, false)
 	if err != nil {
 		// A delete must never fail on gatewarden's account.
 		logf.FromContext(ctx).Error(err, "Listing the routes of a deleted Gateway failed")
 		return nil, nil
 	}
-	if len(dets) == 0 {
+	if len(sets)+len(dets) == 0 {
 		return nil, nil
 	}
-	return detachWarnings(fmt.Sprintf("Deleting Gateway %s/%s", gw.Namespace, gw.Name), dets,
+	return detachWarnings(fmt.Sprintf("Deleting Gateway %s/%s", gw.Namespace, gw.Name), sets, dets,
 		"Their owners should move them to another Gateway."), nil
 }
 
@@ -114,54 +120,54 @@ func (v *GatewayValidator) configWarnings(ctx context.Context, oldGW, newGW *gat
 	prepared := attachment.NewGateway(newGW)
 	for i := range newGW.Spec.Listeners {
 		l := &newGW.Spec.Listeners[i]
-		keys := selfServiceLabelKeys(l)
-		if len(keys) == 0 || (oldGW != nil && sameSelector(oldGW, l)) {
+		var sel *metav1.LabelSelector
+		if l.AllowedRoutes != nil && l.AllowedRoutes.Namespaces != nil {
+			sel = l.AllowedRoutes.Namespaces.Selector
+		}
+		if oldGW != nil && sameSelector(oldGW, l) {
 			continue
 		}
-		if v.Approvers.Empty() {
-			out = append(out, fmt.Sprintf("listener %q admits namespaces by label %s, which anyone who may edit a Namespace can set: "+
-				"select on %s, or run gatewarden with --grant-approvers", l.Name, strings.Join(keys, ", "), corev1.LabelMetadataName))
-		}
-		// A label set before any Gateway selected on it was never a grant,
-		// so no approver saw it: name what the new selector admits.
-		if w := v.admittedNamespaces(ctx, prepared.Listener(l.Name)); w != "" {
-			out = append(out, w)
-		}
+		out = append(out, v.selectorWarnings(ctx, fmt.Sprintf("listener %q", l.Name), &prepared.Listener(l.Name).Routes, sel, "namespaces")...)
+	}
+	if al := newGW.Spec.AllowedListeners; al != nil && al.Namespaces != nil &&
+		(oldGW == nil || !equality.Semantic.DeepEqual(oldGW.Spec.AllowedListeners, newGW.Spec.AllowedListeners)) {
+		out = append(out, v.selectorWarnings(ctx, "allowedListeners", &prepared.AllowedListeners, al.Namespaces.Selector, "namespaces' ListenerSets")...)
 	}
 	return out
 }
 
-// admittedNamespaces names the Namespaces a new or changed selector admits.
-func (v *GatewayValidator) admittedNamespaces(ctx context.Context, l *attachment.Listener) string {
-	if l == nil || !l.SelectsOnLabels() {
-		return ""
-	}
-	list := &corev1.NamespaceList{}
-	if err := v.Reader.Cache.List(ctx, list, client.MatchingLabelsSelector{Selector: l.Selector}, client.UnsafeDisableDeepCopy); err != nil {
-		logf.FromContext(ctx).Error(err, "Listing the namespaces a selector admits")
-		return ""
-	}
-	names := make([]string, 0, len(list.Items))
-	for i := range list.Items {
-		names = append(names, list.Items[i].Name)
-	}
-	slices.Sort(names)
-	if len(names) <= maxListedRoutes {
-		return clip(fmt.Sprintf("listener %q admits %d %s by label: %s", l.Name, len(names), plural(len(names), "namespace", "namespaces"), strings.Join(names, ", ")))
-	}
-	return clip(fmt.Sprintf("listener %q admits %d namespaces by label: %s and %d more", l.Name, len(names),
-		strings.Join(names[:maxListedRoutes], ", "), len(names)-maxListedRoutes))
-}
-
-// selfServiceLabelKeys are the label keys a listener's namespace selector
-// trusts other than kubernetes.io/metadata.name, which only the API server
-// sets.
-func selfServiceLabelKeys(l *gatewayv1.Listener) []string {
-	if l.AllowedRoutes == nil || l.AllowedRoutes.Namespaces == nil || l.AllowedRoutes.Namespaces.From == nil ||
-		*l.AllowedRoutes.Namespaces.From != gatewayv1.NamespacesFromSelector || l.AllowedRoutes.Namespaces.Selector == nil {
+// selectorWarnings reviews one new or changed namespace selector: whether it
+// trusts labels anyone who may edit a Namespace can set, and which
+// namespaces it admits now.
+func (v *GatewayValidator) selectorWarnings(ctx context.Context, what string, rule *attachment.Namespaces, sel *metav1.LabelSelector, admitted string) []string {
+	if !rule.SelectsOnLabels() {
 		return nil
 	}
-	sel := l.AllowedRoutes.Namespaces.Selector
+	var out []string
+	if keys := selfServiceLabelKeys(sel); len(keys) > 0 && v.Approvers.Empty() {
+		out = append(out, fmt.Sprintf("%s admits %s by label %s, which anyone who may edit a Namespace can set: "+
+			"select on %s, or run gatewarden with --grant-approvers", what, admitted, strings.Join(keys, ", "), corev1.LabelMetadataName))
+	}
+	// A label set before any Gateway selected on it was never a grant, so
+	// no approver saw it: name what the new selector admits.
+	names, err := v.Reader.NamespacesMatching(ctx, rule.Selector)
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "Listing the namespaces a selector admits")
+		return out
+	}
+	if len(names) <= maxListedRoutes {
+		return append(out, clip(fmt.Sprintf("%s admits %d %s by label: %s", what, len(names), plural(len(names), "namespace", "namespaces"), strings.Join(names, ", "))))
+	}
+	return append(out, clip(fmt.Sprintf("%s admits %d namespaces by label: %s and %d more", what, len(names),
+		strings.Join(names[:maxListedRoutes], ", "), len(names)-maxListedRoutes)))
+}
+
+// selfServiceLabelKeys are the label keys a namespace selector trusts other
+// than kubernetes.io/metadata.name, which only the API server sets.
+func selfServiceLabelKeys(sel *metav1.LabelSelector) []string {
+	if sel == nil {
+		return nil
+	}
 	var keys []string
 	for k := range sel.MatchLabels {
 		keys = append(keys, k)
@@ -184,81 +190,43 @@ func sameSelector(oldGW *gatewayv1.Gateway, l *gatewayv1.Listener) bool {
 	return false
 }
 
-// detachments returns the parentRefs to the Gateway that are accepted by
-// oldGW and not by newGW (nil for a delete).
-func (v *GatewayValidator) detachments(ctx context.Context, oldGW, newGW *gatewayv1.Gateway, live bool) ([]attachment.Detachment, error) {
+// detachments returns the ListenerSets of the Gateway that oldGW accepts
+// and newGW (nil for a delete) does not, and the parentRefs accepted by
+// oldGW, directly or through its ListenerSets, and not by newGW.
+func (v *GatewayValidator) detachments(ctx context.Context, oldGW, newGW *gatewayv1.Gateway, live bool) (
+	[]attachment.ListenerSetDetachment, []attachment.Detachment, error) {
 	key := types.NamespacedName{Namespace: oldGW.Namespace, Name: oldGW.Name}
-	routes, err := v.routesOf(ctx, key, live)
-	if err != nil || len(routes) == 0 {
-		return nil, err
+	routes, err := v.Reader.RoutesOf(ctx, attachment.GatewayKey(key.Namespace, key.Name), live)
+	if err != nil {
+		return nil, nil, err
 	}
-	before := attachment.NewIndex()
-	before.AddGateway(oldGW)
-	seen := map[string]bool{}
-	for _, r := range routes {
-		if seen[r.Namespace] {
-			continue
-		}
-		seen[r.Namespace] = true
-		ns, err := v.Reader.Namespace(ctx, r.Namespace, live)
+	sets, err := v.Reader.ListenerSetsOf(ctx, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys := make([]attachment.ParentKey, 0, len(sets))
+	change := cluster.Change{Routes: routes, Gateways: []types.NamespacedName{key}}
+	for _, ls := range sets {
+		keys = append(keys, ls.ParentKey)
+		change.ListenerSets = append(change.ListenerSets, ls.NamespacedName())
+		through, err := v.Reader.RoutesOf(ctx, ls.ParentKey, live)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if ns != nil {
-			before.AddNamespace(ns)
-		}
+		change.Routes = append(change.Routes, through...)
 	}
+	if len(change.Routes) == 0 && len(keys) == 0 {
+		return nil, nil, nil
+	}
+	objs, err := v.Reader.ObjectsForChange(ctx, change, live)
+	if err != nil {
+		return nil, nil, err
+	}
+	before := objs.WithGateway(key, attachment.NewGateway(oldGW))
 	var newGateway *attachment.Gateway // nil: deleted
 	if newGW != nil {
 		newGateway = attachment.NewGateway(newGW)
 	}
-	after := attachment.WithGateway(before, key, newGateway)
-	return attachment.Detachments(routes, before, after), nil
-}
-
-// routesOf lists the routes that name the Gateway, through the cache's index
-// of parentRefs; with live set, each one is read again from the API server.
-func (v *GatewayValidator) routesOf(ctx context.Context, key types.NamespacedName, live bool) ([]*attachment.Route, error) {
-	var routes []*attachment.Route
-	for _, t := range v.RouteTypes {
-		list := t.NewList()
-		if err := v.Reader.Cache.List(ctx, list, client.MatchingFields{cluster.IndexParentGateway: key.String()}, client.UnsafeDisableDeepCopy); err != nil {
-			return nil, fmt.Errorf("listing %s of Gateway %s: %w", t.Kind, key, err)
-		}
-		rs, err := cluster.RoutesOf(list)
-		if err != nil {
-			return nil, err
-		}
-		if live {
-			if rs, err = v.reread(ctx, t, rs); err != nil {
-				return nil, err
-			}
-		}
-		slices.SortFunc(rs, func(a, b *attachment.Route) int {
-			return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
-		})
-		routes = append(routes, rs...)
-	}
-	return routes, nil
-}
-
-// reread reads routes again from the API server, dropping those deleted.
-func (v *GatewayValidator) reread(ctx context.Context, t cluster.RouteType, routes []*attachment.Route) ([]*attachment.Route, error) {
-	var out []*attachment.Route
-	for _, r := range routes {
-		obj := t.NewObject()
-		err := v.Reader.Live.Get(ctx, types.NamespacedName{Namespace: r.Namespace, Name: r.Name}, obj)
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		fresh, err := attachment.RouteFor(obj)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, fresh)
-	}
-	return out, nil
+	after := objs.WithGateway(key, newGateway)
+	return attachment.ListenerSetDetachments(keys, before, after), attachment.Detachments(change.Routes, before, after), nil
 }

@@ -15,17 +15,13 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/gatewarden/gatewarden/pkg/attachment"
-	"github.com/gatewarden/gatewarden/pkg/cluster"
 )
 
 func newGatewayValidator(t *testing.T, mode attachment.Mode, approvers string, objs ...client.Object) *GatewayValidator {
-	c := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(objs...).
-		WithIndex(&gatewayv1.HTTPRoute{}, cluster.IndexParentGateway, func(o client.Object) []string {
-			return cluster.ParentGatewayKeys(attachment.FromHTTPRoute(o.(*gatewayv1.HTTPRoute)))
-		}).Build()
+	c := withIndexes(fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(objs...)).Build()
 	a, err := ParseApprovers(approvers)
 	require.NoError(t, err)
-	return &GatewayValidator{Reader: cluster.NewReader(c, c, true), RouteTypes: cluster.RouteTypes[:1], Mode: mode, Approvers: a}
+	return &GatewayValidator{Reader: testReader(c), Mode: mode, Approvers: a}
 }
 
 func TestGatewayCreateNamesWhatItsSelectorAdmits(t *testing.T) {

@@ -56,56 +56,74 @@ func denial(gk schema.GroupKind, name string, errs field.ErrorList) *apierrors.S
 	}}
 }
 
-// detachWarnings explains a change that detaches routes: one line to say
-// what happens, one per route for the first few, a count of the rest, and
+// detachWarnings explains a change that detaches ListenerSets from their
+// Gateway and routes from their parents: one line to say what happens, one
+// per ListenerSet and route for the first few, a count of the rest, and
 // what to do.
-func detachWarnings(what string, dets []attachment.Detachment, fix string) []string {
+func detachWarnings(what string, sets []attachment.ListenerSetDetachment, dets []attachment.Detachment, fix string) []string {
 	routes := map[string]bool{}
+	parents := map[attachment.ParentKey]bool{}
 	for i := range dets {
 		routes[routeName(dets[i].Route)] = true
+		parents[dets[i].After.Ref.Key()] = true
 	}
-	out := []string{clip(fmt.Sprintf("%s detaches %d %s from %s:", what, len(routes), plural(len(routes), "route", "routes"), gatewaysOf(dets)))}
+	for i := range sets {
+		parents[sets[i].Gateway] = true
+	}
+	var counted []string
+	if len(sets) > 0 {
+		counted = append(counted, fmt.Sprintf("%d %s", len(sets), plural(len(sets), "ListenerSet", "ListenerSets")))
+	}
+	if len(routes) > 0 {
+		counted = append(counted, fmt.Sprintf("%d %s", len(routes), plural(len(routes), "route", "routes")))
+	}
+	header := fmt.Sprintf("%s detaches %s", what, strings.Join(counted, " and "))
+	if len(parents) == 1 {
+		for p := range parents {
+			header += " from " + p.String()
+		}
+	}
+	out := []string{clip(header + ":")}
 	listed := 0
+	for i := range sets {
+		if listed == maxListedRoutes {
+			break
+		}
+		s := &sets[i]
+		out = append(out, withReason(fmt.Sprintf("- %s from %s", s.Key, s.Gateway), string(s.After.Reason)))
+		listed++
+	}
 	for i := range dets {
 		if listed == maxListedRoutes {
 			break
 		}
 		d := &dets[i]
-		line := fmt.Sprintf("- %s from Gateway %s/%s", routeName(d.Route), d.After.Ref.Namespace, d.After.Ref.Name)
+		line := fmt.Sprintf("- %s from %s", routeName(d.Route), d.After.Ref.Key())
 		if d.After.Accepted == metav1.ConditionFalse {
-			if withReason := line + " (" + string(d.After.Reason) + ")"; utf8.RuneCountInString(withReason) <= maxWarning {
-				line = withReason
-			}
+			line = withReason(line, string(d.After.Reason))
 		}
 		out = append(out, clip(line))
 		listed++
 	}
-	if rest := len(dets) - listed; rest > 0 {
+	if rest := len(sets) + len(dets) - listed; rest > 0 {
 		out = append(out, fmt.Sprintf("- and %d more; their status and `gatewarden check` name them all", rest))
 	}
 	return append(out, clip(fix))
 }
 
-func routeName(r *attachment.Route) string {
-	return fmt.Sprintf("%s %s/%s", r.Kind, r.Namespace, r.Name)
+// withReason adds the reason to a line when it still fits.
+func withReason(line, reason string) string {
+	if reason == "" {
+		return clip(line)
+	}
+	if with := line + " (" + reason + ")"; utf8.RuneCountInString(with) <= maxWarning {
+		return with
+	}
+	return clip(line)
 }
 
-// gatewaysOf names the Gateways routes detach from: one by name, several by
-// count.
-func gatewaysOf(dets []attachment.Detachment) string {
-	seen := map[string]bool{}
-	var names []string
-	for i := range dets {
-		n := dets[i].After.Ref.Namespace + "/" + dets[i].After.Ref.Name
-		if !seen[n] {
-			seen[n] = true
-			names = append(names, n)
-		}
-	}
-	if len(names) == 1 {
-		return "Gateway " + names[0]
-	}
-	return fmt.Sprintf("%d Gateways", len(names))
+func routeName(r *attachment.Route) string {
+	return fmt.Sprintf("%s %s/%s", r.Kind, r.Namespace, r.Name)
 }
 
 func plural(n int, one, many string) string {
@@ -130,17 +148,21 @@ func detachDenial(lines []string) string {
 	return strings.Join(lines, " ")
 }
 
-// grantWarnings says which Gateways a Namespace newly reaches through its
-// labels, when no approver guards them.
+// grantWarnings says what a Namespace newly reaches through its labels,
+// when no approver guards it.
 func grantWarnings(ns string, grants []attachment.Grant) []string {
 	out := make([]string, 0, len(grants)+1)
 	for i, g := range grants {
 		if i == maxListedRoutes {
-			out = append(out, fmt.Sprintf("- and %d more listeners", len(grants)-i))
+			out = append(out, fmt.Sprintf("- and %d more", len(grants)-i))
 			break
 		}
-		out = append(out, clip(fmt.Sprintf("namespace %s now reaches Gateway %s listener %q via selector %s",
-			ns, g.Gateway, g.Listener.Name, g.Listener.SelectorText)))
+		if g.Listener == nil {
+			out = append(out, clip(fmt.Sprintf("namespace %s may now attach ListenerSets to %s via selector %s", ns, g.Gateway, g.Selector())))
+			continue
+		}
+		out = append(out, clip(fmt.Sprintf("namespace %s now reaches %s listener %q via selector %s",
+			ns, g.Gateway, g.Listener.Name, g.Selector())))
 	}
 	return out
 }
@@ -153,8 +175,12 @@ func grantDenial(ns string, grants []attachment.Grant, approvers Approvers) stri
 			what = append(what, fmt.Sprintf("and %d more", len(grants)-i))
 			break
 		}
-		what = append(what, fmt.Sprintf("Gateway %s listener %q (selector %s)", g.Gateway, g.Listener.Name, g.Listener.SelectorText))
+		if g.Listener == nil {
+			what = append(what, fmt.Sprintf("attach ListenerSets to %s (allowedListeners selector %s)", g.Gateway, g.Selector()))
+			continue
+		}
+		what = append(what, fmt.Sprintf("attach routes to %s listener %q (selector %s)", g.Gateway, g.Listener.Name, g.Selector()))
 	}
-	return fmt.Sprintf("these labels would let namespace %s attach routes to %s; only %s may grant that. Ask one of them to label it.",
+	return fmt.Sprintf("these labels would let namespace %s %s; only %s may grant that. Ask one of them to label it.",
 		ns, strings.Join(what, ", "), approvers)
 }

@@ -3,19 +3,14 @@ package webhook
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/gatewarden/gatewarden/pkg/attachment"
 	"github.com/gatewarden/gatewarden/pkg/cluster"
@@ -26,13 +21,13 @@ import (
 // attachment handshake:
 //   - adding a label can grant the namespace a Gateway. With approvers set,
 //     only they may; otherwise the grant is allowed with a warning.
-//   - removing a label can silently detach every route of the namespace.
-//     The validator says so, naming the routes.
+//   - removing a label can silently detach every route of the namespace,
+//     and its ListenerSets from their Gateways (with the routes that attach
+//     through them). The validator says so, naming them.
 type NamespaceValidator struct {
+	// Reader lists the routes and ListenerSets of the namespace from the
+	// cache by namespace, never cluster-wide.
 	Reader *cluster.Reader
-	// RouteTypes are the route kinds the cluster serves; routes are listed
-	// from the cache by namespace, never cluster-wide.
-	RouteTypes []cluster.RouteType
 	// Mode is --namespace-enforcement: warn (the default), deny or off.
 	Mode attachment.Mode
 	// Approvers is --grant-approvers: who may grant a namespace a Gateway.
@@ -47,14 +42,15 @@ func SetupNamespaceWebhookWithManager(mgr ctrl.Manager, v *NamespaceValidator) e
 }
 
 // ValidateCreate guards a new Namespace whose labels already reach a
-// Gateway: it holds no route yet, so nothing can detach.
+// Gateway: it holds no route or ListenerSet yet, so nothing can detach.
 func (v *NamespaceValidator) ValidateCreate(ctx context.Context, ns *corev1.Namespace) (admission.Warnings, error) {
 	return v.guardGrants(ctx, ns.Name, nil, ns.Labels)
 }
 
 // ValidateUpdate guards the labels a change adds, then warns, or denies with
-// --namespace-enforcement=deny, when the change detaches routes of the
-// namespace from their Gateways. Unchanged labels cost nothing.
+// --namespace-enforcement=deny, when the change detaches ListenerSets of the
+// namespace from their Gateways, or routes from their parents. Unchanged
+// labels cost nothing.
 func (v *NamespaceValidator) ValidateUpdate(ctx context.Context, oldNS, newNS *corev1.Namespace) (admission.Warnings, error) {
 	if labels.Equals(oldNS.Labels, newNS.Labels) {
 		return nil, nil
@@ -65,20 +61,20 @@ func (v *NamespaceValidator) ValidateUpdate(ctx context.Context, oldNS, newNS *c
 	if err != nil || v.Mode == attachment.ModeOff || newNS.DeletionTimestamp != nil {
 		return warnings, err
 	}
-	dets, err := v.detachments(ctx, newNS.Name, oldNS.Labels, newNS.Labels, false)
+	sets, dets, err := v.detachments(ctx, newNS.Name, oldNS.Labels, newNS.Labels, false)
 	if err != nil {
-		return nil, apierrors.NewInternalError(fmt.Errorf("gatewarden could not read the routes of namespace %s: %w", newNS.Name, err))
+		return nil, apierrors.NewInternalError(fmt.Errorf("gatewarden could not read the routes and ListenerSets of namespace %s: %w", newNS.Name, err))
 	}
-	if len(dets) > 0 && v.Mode == attachment.ModeDeny {
+	if len(sets)+len(dets) > 0 && v.Mode == attachment.ModeDeny {
 		// Deny only on what the API server confirms, never on a stale cache.
-		if dets, err = v.detachments(ctx, newNS.Name, oldNS.Labels, newNS.Labels, true); err != nil {
-			return nil, apierrors.NewInternalError(fmt.Errorf("gatewarden could not confirm the routes of namespace %s: %w", newNS.Name, err))
+		if sets, dets, err = v.detachments(ctx, newNS.Name, oldNS.Labels, newNS.Labels, true); err != nil {
+			return nil, apierrors.NewInternalError(fmt.Errorf("gatewarden could not confirm the routes and ListenerSets of namespace %s: %w", newNS.Name, err))
 		}
 	}
-	if len(dets) == 0 {
+	if len(sets)+len(dets) == 0 {
 		return warnings, nil
 	}
-	lines := detachWarnings(fmt.Sprintf("Relabelling namespace %s", newNS.Name), dets,
+	lines := detachWarnings(fmt.Sprintf("Relabelling namespace %s", newNS.Name), sets, dets,
 		fmt.Sprintf("To keep them attached, restore the labels of namespace %s or ask the Gateway owner to allow it.", newNS.Name))
 	if v.Mode == attachment.ModeDeny {
 		return warnings, denial(namespaceGK, newNS.Name,
@@ -89,17 +85,18 @@ func (v *NamespaceValidator) ValidateUpdate(ctx context.Context, oldNS, newNS *c
 
 var namespaceGK = corev1.SchemeGroupVersion.WithKind("Namespace").GroupKind()
 
-// guardGrants finds the Gateway listeners that the new labels newly let the
-// namespace reach (oldLabels nil for a new Namespace). With approvers set, a
-// grant by anyone else is denied; without, it is allowed with a warning.
-// Taking access away is never a grant.
+// guardGrants finds what the new labels newly let the namespace reach: a
+// listener's routes, or a Gateway's ListenerSets (oldLabels nil for a new
+// Namespace). With approvers set, a grant by anyone else is denied;
+// without, it is allowed with a warning. Taking access away is never a
+// grant.
 func (v *NamespaceValidator) guardGrants(ctx context.Context, ns string, oldLabels, newLabels labels.Set) (admission.Warnings, error) {
 	if v.Approvers.Empty() {
-		grants, err := v.grants(ctx, ns, oldLabels, newLabels, false)
+		gateways, err := v.Reader.Gateways(ctx, false)
 		if err != nil {
 			return nil, apierrors.NewInternalError(fmt.Errorf("gatewarden could not read the Gateways: %w", err))
 		}
-		return grantWarnings(ns, grants), nil
+		return grantWarnings(ns, attachment.Grants(gateways, ns, oldLabels, newLabels)), nil
 	}
 	req, err := admission.RequestFromContext(ctx)
 	if err != nil {
@@ -111,10 +108,11 @@ func (v *NamespaceValidator) guardGrants(ctx context.Context, ns string, oldLabe
 	// The guard reads the Gateways from the API server: a cache that has
 	// not seen a Gateway created a moment ago must neither let a grant
 	// through nor cause a wrong denial. Label changes are rare enough.
-	grants, err := v.grants(ctx, ns, oldLabels, newLabels, true)
+	gateways, err := v.Reader.Gateways(ctx, true)
 	if err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("gatewarden could not read the Gateways: %w", err))
 	}
+	grants := attachment.Grants(gateways, ns, oldLabels, newLabels)
 	if len(grants) == 0 {
 		return nil, nil
 	}
@@ -122,92 +120,53 @@ func (v *NamespaceValidator) guardGrants(ctx context.Context, ns string, oldLabe
 		field.ErrorList{field.Forbidden(field.NewPath("metadata", "labels"), grantDenial(ns, grants, v.Approvers))})
 }
 
-// grants lists every Gateway (from the cache, or live) and asks the
-// evaluator which of their listeners the label change newly admits.
-func (v *NamespaceValidator) grants(ctx context.Context, ns string, oldLabels, newLabels labels.Set, live bool) ([]attachment.Grant, error) {
-	reader, opts := v.Reader.Cache, []client.ListOption{client.UnsafeDisableDeepCopy}
-	if live {
-		reader, opts = v.Reader.Live, nil
-	}
-	list := &gatewayv1.GatewayList{}
-	if err := reader.List(ctx, list, opts...); err != nil {
-		return nil, err
-	}
-	gateways := make([]*attachment.Gateway, 0, len(list.Items))
-	for i := range list.Items {
-		if selectsByLabel(&list.Items[i]) {
-			gateways = append(gateways, v.Reader.Prepare(&list.Items[i]))
-		}
-	}
-	return attachment.Grants(gateways, ns, oldLabels, newLabels), nil
-}
-
-// selectsByLabel reports whether a Gateway has a listener that admits
-// namespaces by label selector, before preparing it for evaluation.
-func selectsByLabel(gw *gatewayv1.Gateway) bool {
-	for i := range gw.Spec.Listeners {
-		ar := gw.Spec.Listeners[i].AllowedRoutes
-		if ar != nil && ar.Namespaces != nil && ar.Namespaces.From != nil && *ar.Namespaces.From == gatewayv1.NamespacesFromSelector {
-			return true
-		}
-	}
-	return false
-}
-
 // ValidateDelete allows every delete.
 func (v *NamespaceValidator) ValidateDelete(context.Context, *corev1.Namespace) (admission.Warnings, error) {
 	return nil, nil
 }
 
-// detachments returns the parentRefs of the namespace's routes that are
-// accepted with the old labels and not with the new ones.
-func (v *NamespaceValidator) detachments(ctx context.Context, namespace string, oldLabels, newLabels map[string]string, live bool) ([]attachment.Detachment, error) {
-	routes, err := v.routesIn(ctx, namespace, live)
-	if err != nil || len(routes) == 0 {
-		return nil, err
+// detachments returns the ListenerSets of the namespace that its Gateway
+// accepts with the old labels and not with the new ones, and the parentRefs
+// of routes that are accepted before and not after: the namespace's own
+// routes, and the routes anywhere that attach through its ListenerSets.
+func (v *NamespaceValidator) detachments(ctx context.Context, namespace string, oldLabels, newLabels map[string]string, live bool) (
+	[]attachment.ListenerSetDetachment, []attachment.Detachment, error) {
+	routes, err := v.Reader.RoutesIn(ctx, namespace, live)
+	if err != nil {
+		return nil, nil, err
 	}
-	before := attachment.NewIndex()
-	before.AddNamespace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: oldLabels}})
+	sets, err := v.Reader.ListenerSetsIn(ctx, namespace)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys := make([]attachment.ParentKey, 0, len(sets))
+	change := cluster.Change{Routes: routes}
 	seen := map[types.NamespacedName]bool{}
 	for _, r := range routes {
-		for _, nn := range cluster.ParentGateways(r) {
-			if seen[nn] {
-				continue
-			}
-			seen[nn] = true
-			gw, err := v.Reader.Gateway(ctx, nn, live)
-			if err != nil {
-				return nil, err
-			}
-			if gw != nil {
-				before.AddPrepared(v.Reader.Prepare(gw))
-			}
-		}
+		seen[types.NamespacedName{Namespace: r.Namespace, Name: string(r.Kind) + "/" + r.Name}] = true
 	}
-	after := attachment.WithNamespaceLabels(before, namespace, newLabels)
-	return attachment.Detachments(routes, before, after), nil
-}
-
-// routesIn lists the routes of every served kind in one namespace, sorted by
-// kind and name so that warnings are stable.
-func (v *NamespaceValidator) routesIn(ctx context.Context, namespace string, live bool) ([]*attachment.Route, error) {
-	reader := v.Reader.Cache
-	opts := []client.ListOption{client.InNamespace(namespace), client.UnsafeDisableDeepCopy}
-	if live {
-		reader, opts = v.Reader.Live, opts[:1]
-	}
-	var routes []*attachment.Route
-	for _, t := range v.RouteTypes {
-		list := t.NewList()
-		if err := reader.List(ctx, list, opts...); err != nil {
-			return nil, fmt.Errorf("listing %s in %s: %w", t.Kind, namespace, err)
-		}
-		rs, err := cluster.RoutesOf(list)
+	for _, ls := range sets {
+		keys = append(keys, ls.ParentKey)
+		change.ListenerSets = append(change.ListenerSets, ls.NamespacedName())
+		through, err := v.Reader.RoutesOf(ctx, ls.ParentKey, live)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		slices.SortFunc(rs, func(a, b *attachment.Route) int { return strings.Compare(a.Name, b.Name) })
-		routes = append(routes, rs...)
+		for _, r := range through {
+			if k := (types.NamespacedName{Namespace: r.Namespace, Name: string(r.Kind) + "/" + r.Name}); !seen[k] {
+				seen[k] = true
+				change.Routes = append(change.Routes, r)
+			}
+		}
 	}
-	return routes, nil
+	if len(change.Routes) == 0 && len(keys) == 0 {
+		return nil, nil, nil
+	}
+	objs, err := v.Reader.ObjectsForChange(ctx, change, live)
+	if err != nil {
+		return nil, nil, err
+	}
+	before := objs.WithNamespaceLabels(namespace, oldLabels)
+	after := objs.WithNamespaceLabels(namespace, newLabels)
+	return attachment.ListenerSetDetachments(keys, before, after), attachment.Detachments(change.Routes, before, after), nil
 }

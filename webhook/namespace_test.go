@@ -23,7 +23,6 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/gatewarden/gatewarden/pkg/attachment"
-	"github.com/gatewarden/gatewarden/pkg/cluster"
 )
 
 const accessLabel = "shared-gateway-access"
@@ -64,11 +63,10 @@ func labelled(name string, l map[string]string) *corev1.Namespace {
 // newNamespaceValidator serves from a fake client standing in for the
 // manager's cache and the API server alike.
 func newNamespaceValidator(t testing.TB, mode attachment.Mode, approvers string, objs ...client.Object) *NamespaceValidator {
-	c := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(objs...).Build()
+	c := withIndexes(fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(objs...)).Build()
 	a, err := ParseApprovers(approvers)
 	require.NoError(t, err)
-	httpRoutes := cluster.RouteTypes[:1]
-	return &NamespaceValidator{Reader: cluster.NewReader(c, c, true), RouteTypes: httpRoutes, Mode: mode, Approvers: a}
+	return &NamespaceValidator{Reader: testReader(c), Mode: mode, Approvers: a}
 }
 
 func withUser(user string, groups ...string) context.Context {

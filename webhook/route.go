@@ -105,10 +105,18 @@ func (v *RouteValidator[T]) decide(ctx context.Context, oldRoute, route *attachm
 		return attachment.Decision{}, err
 	}
 	res := attachment.Evaluate(route, objs)
-	if oldRoute == nil {
-		return attachment.Decide(res, v.Mode), nil
+	d := attachment.Decide(res, v.Mode)
+	if oldRoute != nil {
+		d = attachment.DecideUpdate(attachment.Evaluate(oldRoute, objs), res, v.Mode)
 	}
-	return attachment.DecideUpdate(attachment.Evaluate(oldRoute, objs), res, v.Mode), nil
+	if live && d.Verdict == attachment.VerdictDeny {
+		// A listener that loses to another ListenerSet's was judged on the
+		// cache's tables: the winner is confirmed too.
+		if err := v.Reader.ConfirmConflicts(ctx, res); err != nil {
+			return attachment.Decision{}, err
+		}
+	}
+	return d, nil
 }
 
 // unconfirmed turns the denials of a decision that could not be confirmed

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/gatewarden/gatewarden/pkg/attachment"
 	"github.com/gatewarden/gatewarden/pkg/cluster"
 )
 
@@ -63,7 +64,7 @@ func BenchmarkRouteAdmission(b *testing.B) {
 		cache.add(gw)
 	}
 	cache.add(labelled("careers", map[string]string{accessLabel: "true", corev1.LabelMetadataName: "careers"}))
-	v := &HTTPRouteValidator{Reader: cluster.NewReader(cache, cache, true), Mode: "deny"}
+	v := &HTTPRouteValidator{Reader: cluster.NewReader(cache, cache, cluster.Options{RouteTypes: attachment.RouteTypes, GrantV1: true}), Mode: "deny"}
 	handler := admission.WithValidator[*gatewayv1.HTTPRoute](testScheme(b), v)
 	route := httpRoute("careers", "careers")
 	route.TypeMeta = metav1.TypeMeta{APIVersion: "gateway.networking.k8s.io/v1", Kind: "HTTPRoute"}

@@ -12,7 +12,6 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/gatewarden/gatewarden/pkg/attachment"
-	"github.com/gatewarden/gatewarden/pkg/cluster"
 )
 
 // A denial is a Forbidden status whose message puts each problem's field
@@ -20,7 +19,7 @@ import (
 // message after `admission webhook "..." denied the request:`.
 func TestRouteDenialIsForbiddenWithCauses(t *testing.T) {
 	c := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(sharedGateway(), labelled("hr", nil)).Build()
-	v := &HTTPRouteValidator{Reader: cluster.NewReader(c, c, true), Mode: attachment.ModeDeny}
+	v := &HTTPRouteValidator{Reader: testReader(c), Mode: attachment.ModeDeny}
 	route := httpRoute("hr", "hr")
 	route.Spec.ParentRefs = append(route.Spec.ParentRefs, route.Spec.ParentRefs[0])
 

@@ -51,10 +51,11 @@ type serveOptions struct {
 	metricsAddr string
 	probeAddr   string
 
-	routeMode      attachment.Mode
-	namespaceMode  attachment.Mode
-	gatewayMode    attachment.Mode
-	grantApprovers string
+	routeMode       attachment.Mode
+	listenerSetMode attachment.Mode
+	namespaceMode   attachment.Mode
+	gatewayMode     attachment.Mode
+	grantApprovers  string
 
 	status               bool
 	statusControllerName string
@@ -79,9 +80,10 @@ type serveOptions struct {
 
 func newServeCommand(s streams) *cobra.Command {
 	o := &serveOptions{
-		routeMode:     attachment.ModeDeny,
-		namespaceMode: attachment.ModeWarn,
-		gatewayMode:   attachment.ModeWarn,
+		routeMode:       attachment.ModeDeny,
+		listenerSetMode: attachment.ModeDeny,
+		namespaceMode:   attachment.ModeWarn,
+		gatewayMode:     attachment.ModeWarn,
 	}
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -116,6 +118,7 @@ tls.key) and reloaded when the files change.`,
 	f.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", `address of the Prometheus metrics endpoint; "0" turns it off`)
 	f.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
 	f.Var(&o.routeMode, "route-enforcement", "what a rejected parentRef of a route is: deny, warn or off (a Gateway's gatewarden.dev/enforcement annotation overrides it)")
+	f.Var(&o.listenerSetMode, "listenerset-enforcement", "what a ListenerSet its Gateway's allowedListeners does not admit is: deny, warn or off (the Gateway's gatewarden.dev/enforcement annotation overrides it)")
 	f.Var(&o.namespaceMode, "namespace-enforcement", "what a Namespace label change that detaches routes is: warn, deny or off")
 	f.Var(&o.gatewayMode, "gateway-enforcement", "what a Gateway change that detaches routes is: warn, deny or off")
 	f.StringVar(&o.grantApprovers, "grant-approvers", "", "who may grant a namespace access to a Gateway by labelling it: group:NAME,user:NAME,...; empty lets anyone, with a warning")
@@ -237,12 +240,16 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 	if err != nil {
 		return err
 	}
+	listenerSets, err := cluster.Served(mapper, cluster.GatewayAPIv1(string(attachment.KindListenerSet)))
+	if err != nil {
+		return err
+	}
 	var kinds []gatewayv1.Kind
 	for _, t := range routeTypes {
 		kinds = append(kinds, t.Kind)
 	}
-	log.Info("Starting gatewarden", "version", buildVersion(), "routeKinds", kinds, "referenceGrantV1", grantV1,
-		"routeEnforcement", o.routeMode, "namespaceEnforcement", o.namespaceMode)
+	log.Info("Starting gatewarden", "version", buildVersion(), "routeKinds", kinds, "referenceGrantV1", grantV1, "listenerSets", listenerSets,
+		"routeEnforcement", o.routeMode, "listenerSetEnforcement", o.listenerSetMode, "namespaceEnforcement", o.namespaceMode)
 
 	var selfSigned *certs.SelfSigned
 	if o.selfSigned {
@@ -255,7 +262,7 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:         scheme,
 		MapperProvider: func(*rest.Config, *http.Client) (meta.RESTMapper, error) { return mapper, nil },
-		Cache:          cluster.CacheOptions(routeTypes),
+		Cache:          cluster.CacheOptions(routeTypes, listenerSets),
 		Metrics:        metricsserver.Options{BindAddress: o.metricsAddr},
 		WebhookServer: ctrlwebhook.NewServer(ctrlwebhook.Options{
 			Host:    o.webhookHost,
@@ -282,10 +289,13 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 
 	// Start every informer the webhook reads with the manager, so that
 	// /readyz waits for them and no admission waits for a cold cache.
-	if err := cluster.IndexRoutes(ctx, mgr.GetFieldIndexer(), routeTypes); err != nil {
+	if err := cluster.IndexRoutes(ctx, mgr.GetFieldIndexer(), routeTypes, listenerSets); err != nil {
 		return err
 	}
 	watched := []client.Object{&gatewayv1.Gateway{}, &corev1.Namespace{}}
+	if listenerSets {
+		watched = append(watched, &gatewayv1.ListenerSet{})
+	}
 	if grantV1 {
 		watched = append(watched, &gatewayv1.ReferenceGrant{})
 	} else {
@@ -298,24 +308,35 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 	}
 
 	approvers, _ := webhook.ParseApprovers(o.grantApprovers)
-	reader := cluster.NewReader(mgr.GetCache(), mgr.GetAPIReader(), grantV1)
+	served := cluster.Options{RouteTypes: routeTypes, GrantV1: grantV1, ListenerSets: listenerSets}
+	// The webhook's reader keeps each Gateway's merged listener table until
+	// the informers say a ListenerSet, a Namespace's labels or a
+	// ReferenceGrant changed.
+	reader := cluster.NewReader(mgr.GetCache(), mgr.GetAPIReader(), served)
+	if err := reader.Watch(ctx, mgr.GetCache()); err != nil {
+		return err
+	}
 	if err := webhook.SetupWithManager(mgr, webhook.Options{
-		Reader:        reader,
-		RouteTypes:    routeTypes,
-		RouteMode:     o.routeMode,
-		NamespaceMode: o.namespaceMode,
-		GatewayMode:   o.gatewayMode,
-		Approvers:     approvers,
-		Observe:       metrics.ObserveAdmission,
+		Reader:          reader,
+		RouteMode:       o.routeMode,
+		ListenerSetMode: o.listenerSetMode,
+		NamespaceMode:   o.namespaceMode,
+		GatewayMode:     o.gatewayMode,
+		Approvers:       approvers,
+		Observe:         metrics.ObserveAdmission,
 	}); err != nil {
 		return fmt.Errorf("setting up the webhooks: %w", err)
 	}
 	if o.status {
+		// The reconciler runs on events of the same informers that tell the
+		// webhook's reader a table is stale, in no set order: it builds its
+		// tables afresh, so that status never rests on a stale one.
 		if err := status.SetupWithManager(mgr, status.Options{
-			Reader:                  reader,
+			Reader:                  cluster.NewReader(mgr.GetCache(), mgr.GetAPIReader(), served),
 			RouteTypes:              routeTypes,
 			ControllerName:          gatewayv1.GatewayController(o.statusControllerName),
 			GrantV1:                 grantV1,
+			ListenerSets:            listenerSets,
 			MaxConcurrentReconciles: o.statusWorkers,
 		}); err != nil {
 			return err

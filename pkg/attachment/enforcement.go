@@ -74,16 +74,16 @@ type Decision struct {
 	// Warnings say what was let through and why it needs attention.
 	Warnings []string
 	// Reason is the Gateway API reason of the first parentRef that was not
-	// accepted, RefNotPermitted when only backendRefs are, or Accepted.
-	Reason gatewayv1.RouteConditionReason
+	// accepted, RefNotPermitted when only backendRefs are, or Accepted. For
+	// a ListenerSet, the reason of its Accepted condition.
+	Reason string
 }
 
 // ParentVerdict is the verdict for one parentRef: mode is the default, which
-// the Gateway's EnforcementAnnotation overrides.
+// the EnforcementAnnotation of the Gateway that owns the listeners
+// overrides (for a ListenerSet, its Gateway's, never its own).
 func ParentVerdict(p *ParentResult, mode Mode) Verdict {
-	if p.Gateway != nil && p.Gateway.Enforcement != "" {
-		mode = p.Gateway.Enforcement
-	}
+	mode = governedMode(p.Governor(), mode)
 	switch {
 	case p.Accepted == metav1.ConditionTrue || mode == ModeOff:
 		return VerdictAllow
@@ -105,13 +105,13 @@ func ParentVerdict(p *ParentResult, mode Mode) Verdict {
 //   - A backendRef that is not permitted is a warning: it does not stop the
 //     route from attaching.
 func Decide(res RouteResult, mode Mode) Decision {
-	d := Decision{Reason: gatewayv1.RouteReasonAccepted}
+	d := Decision{Reason: string(gatewayv1.RouteReasonAccepted)}
 	if len(res.RefProblems) > 0 {
-		d.Reason = res.RefProblems[0].Reason
+		d.Reason = string(res.RefProblems[0].Reason)
 	}
 	for i := len(res.Parents) - 1; i >= 0; i-- {
 		if res.Parents[i].Accepted != metav1.ConditionTrue {
-			d.Reason = res.Parents[i].Reason
+			d.Reason = string(res.Parents[i].Reason)
 		}
 	}
 	for i := range res.Parents {
@@ -132,6 +132,11 @@ func Decide(res RouteResult, mode Mode) Decision {
 			d.Warnings = append(d.Warnings, rp.Path.String()+": "+rp.Message)
 		}
 	}
+	d.setVerdict()
+	return d
+}
+
+func (d *Decision) setVerdict() {
 	switch {
 	case len(d.Denials) > 0:
 		d.Verdict = VerdictDeny
@@ -140,7 +145,15 @@ func Decide(res RouteResult, mode Mode) Decision {
 	default:
 		d.Verdict = VerdictAllow
 	}
-	return d
+}
+
+// governedMode is the mode that applies to what attaches to gw: its
+// annotation when it has one, otherwise mode.
+func governedMode(gw *Gateway, mode Mode) Mode {
+	if gw != nil && gw.Enforcement != "" {
+		return gw.Enforcement
+	}
+	return mode
 }
 
 // DecideUpdate is Decide for an update of a route from old to new: a
@@ -167,4 +180,69 @@ func DecideUpdate(old, updated RouteResult, mode Mode) Decision {
 		}
 	}
 	return Decide(updated, mode)
+}
+
+var (
+	listenerSetParentRefPath = specPath.Child("parentRef")
+	listenersPath            = specPath.Child("listeners")
+)
+
+// DecideListenerSet applies enforcement to a judged ListenerSet. mode is
+// the default (--listenerset-enforcement); its Gateway's
+// EnforcementAnnotation overrides it, never the ListenerSet's own.
+//
+//   - A Gateway that does not accept it (NotAllowed) is a denial in deny
+//     mode and a warning in warn mode.
+//   - A Gateway that is not known cannot be checked: a warning.
+//   - Conflicted and invalid listeners are warnings, one per listener,
+//     naming the listener that takes precedence; a ListenerSet whose
+//     listeners are all unusable (ListenersNotValid) is warned, not denied.
+func DecideListenerSet(ls *ListenerSet, mode Mode) Decision {
+	return decideListenerSet(ls, mode, false)
+}
+
+// DecideListenerSetUpdate is DecideListenerSet for an update from old: a
+// rejection that was already there (same Gateway, same reason) is a
+// warning, so that an edit the Gateway owner's change did not make depend
+// on is never blocked by it.
+func DecideListenerSetUpdate(old, updated *ListenerSet, mode Mode) Decision {
+	preexisting := old.Attachment.Accepted == metav1.ConditionFalse &&
+		old.Attachment.Reason == updated.Attachment.Reason && old.GatewayRef == updated.GatewayRef
+	return decideListenerSet(updated, mode, preexisting)
+}
+
+func decideListenerSet(ls *ListenerSet, mode Mode, preexisting bool) Decision {
+	mode = governedMode(ls.Gateway, mode)
+	d := Decision{Reason: string(ls.Attachment.Reason)}
+	if mode == ModeOff {
+		d.Verdict = VerdictAllow
+		return d
+	}
+	a := &ls.Attachment
+	switch {
+	case a.Accepted == metav1.ConditionUnknown:
+		d.Warnings = append(d.Warnings, listenerSetParentRefPath.String()+": "+a.Message)
+	case a.Reason == gatewayv1.ListenerSetReasonNotAllowed && mode == ModeDeny && !preexisting:
+		d.Denials = append(d.Denials, field.Forbidden(listenerSetParentRefPath, a.Message))
+	case a.Reason == gatewayv1.ListenerSetReasonNotAllowed:
+		msg := a.Message
+		if preexisting {
+			msg += " " + msgPreexisting
+		}
+		d.Warnings = append(d.Warnings, listenerSetParentRefPath.String()+": "+msg)
+	}
+	if a.Accepted != metav1.ConditionUnknown && a.Reason != gatewayv1.ListenerSetReasonNotAllowed {
+		for i := range ls.Listeners {
+			l := &ls.Listeners[i]
+			switch {
+			case l.Conflict != nil:
+				d.Warnings = append(d.Warnings, listenersPath.Index(i).String()+": "+msgListenerConflict(l))
+			case l.Invalid != nil:
+				d.Warnings = append(d.Warnings, listenersPath.Index(i).Child("tls", "certificateRefs").Index(l.Invalid.Index).String()+": "+
+					msgListenerInvalid(&ls.Parent, l))
+			}
+		}
+	}
+	d.setVerdict()
+	return d
 }

@@ -3,69 +3,26 @@ package attachment
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// ParentRef is a route's parentRef with the API's defaults applied.
-type ParentRef struct {
-	Group     gatewayv1.Group
-	Kind      gatewayv1.Kind
-	Namespace string
-	Name      string
-	// SectionName is "" when the parentRef names no listener.
-	SectionName gatewayv1.SectionName
-	// Port is 0 when the parentRef names no port.
-	Port gatewayv1.PortNumber
-}
-
-// DefaultParentRef applies the defaults of apis/v1/shared_types.go: group
-// gateway.networking.k8s.io, kind Gateway, and the route's namespace.
-func DefaultParentRef(routeNamespace string, ref *gatewayv1.ParentReference) ParentRef {
-	out := ParentRef{Group: gatewayv1.GroupName, Kind: KindGateway, Namespace: routeNamespace, Name: string(ref.Name)}
-	if ref.Group != nil {
-		out.Group = *ref.Group
-	}
-	if ref.Kind != nil {
-		out.Kind = *ref.Kind
-	}
-	if ref.Namespace != nil && *ref.Namespace != "" {
-		out.Namespace = string(*ref.Namespace)
-	}
-	if ref.SectionName != nil {
-		out.SectionName = *ref.SectionName
-	}
-	if ref.Port != nil {
-		out.Port = *ref.Port
-	}
-	return out
-}
-
-// IsGateway reports whether the parentRef names a Gateway, the only parent
-// gatewarden governs. Others (a Service for mesh, a ListenerSet) are skipped.
-func (r ParentRef) IsGateway() bool {
-	return r.Group == gatewayv1.GroupName && r.Kind == KindGateway
-}
-
-// Key is the namespace and name of the referenced Gateway.
-func (r ParentRef) Key() types.NamespacedName {
-	return types.NamespacedName{Namespace: r.Namespace, Name: r.Name}
-}
-
-// ParentResult is the verdict for one parentRef to a Gateway.
+// ParentResult is the verdict for one parentRef to a Gateway or a
+// ListenerSet.
 type ParentResult struct {
 	// Index is the parentRef's position in spec.parentRefs.
 	Index int
 	Ref   ParentRef
-	// Accepted is True or False, or Unknown when the Gateway is not known.
+	// Accepted is True or False, or Unknown when the parent (or a
+	// ListenerSet's Gateway) is not known.
 	Accepted metav1.ConditionStatus
 	// Reason is the Gateway API reason of the Accepted condition.
 	Reason gatewayv1.RouteConditionReason
 	// Message says what was decided, why, and how to fix a rejection.
 	Message string
-	// Gateway is the Gateway that decided, nil when it is not known.
-	Gateway *Gateway
+	// Parent is the Gateway or ListenerSet that decided, nil when it is not
+	// known.
+	Parent *Parent
 
 	// preexisting marks a rejection that an update did not cause.
 	preexisting bool
@@ -73,6 +30,15 @@ type ParentResult struct {
 
 // Path is the field path of the parentRef in the route.
 func (p *ParentResult) Path() *field.Path { return ParentRefPath(p.Index) }
+
+// Governor is the Gateway whose enforcement governs this parentRef: the
+// Gateway named, or the ListenerSet's Gateway. Nil when it is not known.
+func (p *ParentResult) Governor() *Gateway {
+	if p.Parent == nil {
+		return nil
+	}
+	return p.Parent.Gateway
+}
 
 // RefProblem is a backend reference that does not resolve.
 type RefProblem struct {
@@ -84,15 +50,17 @@ type RefProblem struct {
 
 // RouteResult is the evaluator's answer for one route.
 type RouteResult struct {
-	// Parents has one entry per parentRef to a Gateway, in parentRef order.
+	// Parents has one entry per parentRef to a Gateway or a ListenerSet, in
+	// parentRef order.
 	Parents []ParentResult
 	// RefProblems are backendRefs that are not permitted. They never
 	// reject a parentRef: they make ResolvedRefs False.
 	RefProblems []RefProblem
 }
 
-// Evaluate decides, for every parentRef of route to a Gateway, whether that
-// Gateway would accept the route, and which backendRefs are not permitted.
+// Evaluate decides, for every parentRef of route to a Gateway or a
+// ListenerSet, whether that parent would accept the route, and which
+// backendRefs are not permitted.
 func Evaluate(route *Route, objs Objects) RouteResult {
 	var res RouteResult
 	nsLabels, ok := objs.NamespaceLabels(route.Namespace)
@@ -103,7 +71,7 @@ func Evaluate(route *Route, objs Objects) RouteResult {
 	}
 	for i := range route.ParentRefs {
 		ref := DefaultParentRef(route.Namespace, &route.ParentRefs[i])
-		if !ref.IsGateway() {
+		if !ref.Governed() {
 			continue
 		}
 		if res.Parents == nil {
@@ -117,30 +85,43 @@ func Evaluate(route *Route, objs Objects) RouteResult {
 
 func evaluateParent(route *Route, index int, ref ParentRef, nsLabels labels.Set, objs Objects) ParentResult {
 	res := ParentResult{Index: index, Ref: ref}
-	gw := objs.Gateway(ref.Key())
-	if gw == nil {
+	p := objs.Parent(ref.Key())
+	if p == nil {
 		res.Accepted, res.Reason = metav1.ConditionUnknown, gatewayv1.RouteReasonPending
-		res.Message = msgGatewayNotFound(ref)
+		res.Message = msgParentNotFound(ref)
 		return res
 	}
-	res.Gateway = gw
+	res.Parent = p
+	// A ListenerSet its Gateway does not accept has no listener on it.
+	switch p.Attachment.Accepted {
+	case metav1.ConditionUnknown:
+		res.Accepted, res.Reason = metav1.ConditionUnknown, gatewayv1.RouteReasonPending
+		res.Message = msgParentNotAttachedYet(p)
+		return res
+	case metav1.ConditionFalse:
+		res.Accepted, res.Reason = metav1.ConditionFalse, gatewayv1.RouteReasonNotAllowedByListeners
+		res.Message = msgParentNotAttached(p)
+		return res
+	}
 
 	selected, kindAndNamespace := 0, 0
-	for i := range gw.Listeners {
-		l := &gw.Listeners[i]
+	kind := kindBit(route.Kind)
+	for i := range p.Listeners {
+		l := &p.Listeners[i]
 		if !selects(ref, l) {
 			continue
 		}
 		selected++
 		// Each listener is judged as a whole: the kind, the namespace and
-		// the hostname must all pass on the same listener.
-		if !l.AdmitsKind(route.Kind) || !l.AdmitsNamespace(gw.Namespace, route.Namespace, nsLabels) {
+		// the hostname must all pass on the same listener, which must be in
+		// effect (not Conflicted, its references resolved).
+		if !l.Usable() || l.kinds&kind == 0 || !l.AdmitsNamespace(route.Namespace, nsLabels) {
 			continue
 		}
 		kindAndNamespace++
 		if hostnamesIntersect(l.Hostname, route.Hostnames) {
 			res.Accepted, res.Reason = metav1.ConditionTrue, gatewayv1.RouteReasonAccepted
-			res.Message = msgAccepted(gw, l)
+			res.Message = msgAccepted(p, l)
 			return res
 		}
 	}
@@ -148,13 +129,13 @@ func evaluateParent(route *Route, index int, ref ParentRef, nsLabels labels.Set,
 	switch {
 	case selected == 0:
 		res.Reason = gatewayv1.RouteReasonNoMatchingParent
-		res.Message = msgNoMatchingParent(gw, ref)
+		res.Message = msgNoMatchingParent(p, ref)
 	case kindAndNamespace == 0:
 		res.Reason = gatewayv1.RouteReasonNotAllowedByListeners
-		res.Message = msgNotAllowed(gw, ref, route, nsLabels)
+		res.Message = msgNotAllowed(p, ref, route, nsLabels)
 	default:
 		res.Reason = gatewayv1.RouteReasonNoMatchingListenerHostname
-		res.Message = msgNoHostname(gw, ref, route, nsLabels)
+		res.Message = msgNoHostname(p, ref, route, nsLabels)
 	}
 	return res
 }
@@ -166,13 +147,14 @@ func selects(ref ParentRef, l *Listener) bool {
 
 func checkBackendRefs(route *Route, objs Objects) []RefProblem {
 	var problems []RefProblem
+	from := referrer{Kind: route.Kind, Namespace: route.Namespace}
 	for i := range route.BackendRefs {
 		b := &route.BackendRefs[i]
 		if b.Ref.Namespace == nil || string(*b.Ref.Namespace) == route.Namespace {
 			continue
 		}
 		target := backendTarget(b.Ref)
-		if referencePermitted(objs.ReferenceGrants(target.Namespace), route, target) {
+		if referencePermitted(objs.ReferenceGrants(target.Namespace), from, target) {
 			continue
 		}
 		problems = append(problems, RefProblem{
@@ -184,7 +166,8 @@ func checkBackendRefs(route *Route, objs Objects) []RefProblem {
 	return problems
 }
 
-// refTarget is a backendRef with its defaults: the core group and Service.
+// refTarget is a reference with its defaults: for a backendRef, the core
+// group and Service; for a certificateRef, the core group and Secret.
 type refTarget struct {
 	Group     gatewayv1.Group
 	Kind      gatewayv1.Kind
@@ -192,7 +175,14 @@ type refTarget struct {
 	Name      gatewayv1.ObjectName
 }
 
-func backendTarget(ref gatewayv1.BackendObjectReference) refTarget {
+// referrer is the kind and namespace of the object that holds a reference:
+// what a ReferenceGrant's from must name.
+type referrer struct {
+	Kind      gatewayv1.Kind
+	Namespace string
+}
+
+func backendTarget(ref *gatewayv1.BackendObjectReference) refTarget {
 	t := refTarget{Kind: "Service", Name: ref.Name}
 	if ref.Group != nil {
 		t.Group = *ref.Group
@@ -207,19 +197,19 @@ func backendTarget(ref gatewayv1.BackendObjectReference) refTarget {
 }
 
 // referencePermitted reports whether one of the grants, all in the target's
-// namespace, lets the route refer to the target.
-func referencePermitted(grants []*gatewayv1.ReferenceGrant, route *Route, target refTarget) bool {
+// namespace, lets from refer to the target.
+func referencePermitted(grants []*gatewayv1.ReferenceGrant, from referrer, target refTarget) bool {
 	for _, g := range grants {
-		if grantsFrom(g, route) && grantsTo(g, target) {
+		if grantsFrom(g, from) && grantsTo(g, target) {
 			return true
 		}
 	}
 	return false
 }
 
-func grantsFrom(g *gatewayv1.ReferenceGrant, route *Route) bool {
+func grantsFrom(g *gatewayv1.ReferenceGrant, from referrer) bool {
 	for _, f := range g.Spec.From {
-		if f.Group == gatewayv1.GroupName && f.Kind == route.Kind && string(f.Namespace) == route.Namespace {
+		if f.Group == gatewayv1.GroupName && f.Kind == from.Kind && string(f.Namespace) == from.Namespace {
 			return true
 		}
 	}

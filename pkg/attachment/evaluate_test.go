@@ -140,6 +140,8 @@ func index(objs ...any) *Index {
 			ix.AddNamespace(o)
 		case *gatewayv1.ReferenceGrant:
 			ix.AddReferenceGrant(o)
+		case *gatewayv1.ListenerSet:
+			ix.AddListenerSet(o)
 		default:
 			panic("index: unexpected object")
 		}
@@ -608,7 +610,7 @@ func TestEvaluateParent(t *testing.T) {
 	}
 }
 
-func TestEvaluateSkipsParentRefsThatAreNotGateways(t *testing.T) {
+func TestEvaluateSkipsParentRefsItDoesNotGovern(t *testing.T) {
 	objs := index(sharedGateway(), namespace("careers", "shared-gateway-access", "true"))
 	r := route(KindHTTPRoute, "careers", "r", nil,
 		parentRef("", "mesh-svc", groupKind("", "Service")),
@@ -617,10 +619,13 @@ func TestEvaluateSkipsParentRefsThatAreNotGateways(t *testing.T) {
 		parentRef("infra-ns", "shared-gateway", groupKind("example.com", "Gateway")),
 	)
 	res := Evaluate(r, objs)
-	require.Len(t, res.Parents, 1)
+	require.Len(t, res.Parents, 2, "a mesh Service and another group's Gateway are skipped; Gateways and ListenerSets are not")
 	assert.Equal(t, 1, res.Parents[0].Index)
 	assert.Equal(t, "spec.parentRefs[1]", res.Parents[0].Path().String())
 	assert.Equal(t, ParentRef{Group: gatewayv1.GroupName, Kind: KindGateway, Namespace: "infra-ns", Name: "shared-gateway"}, res.Parents[0].Ref)
+	assert.Equal(t, ParentRef{Group: gatewayv1.GroupName, Kind: KindListenerSet, Namespace: "infra-ns", Name: "set"}, res.Parents[1].Ref)
+	assert.Equal(t, "ListenerSet infra-ns/set was not found, so this parentRef could not be checked. "+
+		"Check its name and namespace, or create the ListenerSet first.", res.Parents[1].Message)
 }
 
 func TestEvaluateEachParentRefOnItsOwn(t *testing.T) {
@@ -690,7 +695,7 @@ func TestWithNamespaceLabelsOverridesOneNamespace(t *testing.T) {
 	r := route(KindHTTPRoute, "careers", "r", nil, parentRef("infra-ns", "shared-gateway"))
 	require.Equal(t, metav1.ConditionTrue, Evaluate(r, objs).Parents[0].Accepted)
 
-	relabelled := WithNamespaceLabels(objs, "careers", map[string]string{})
+	relabelled := objs.WithNamespaceLabels("careers", map[string]string{})
 	assert.Equal(t, gatewayv1.RouteReasonNotAllowedByListeners, Evaluate(r, relabelled).Parents[0].Reason)
 	assert.Equal(t, metav1.ConditionTrue, Evaluate(r, objs).Parents[0].Accepted, "the underlying objects are unchanged")
 }

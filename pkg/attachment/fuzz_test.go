@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -28,6 +27,12 @@ import (
 // testdata/fuzz/FuzzEvaluate are written in this shape.
 type fuzzInput struct {
 	Gateway gatewayv1.Gateway `json:"gateway"`
+	// ListenerSets may name the Gateway (or not), and the route may attach
+	// to them.
+	ListenerSets []gatewayv1.ListenerSet `json:"listenerSets"`
+	// Namespaces are the labels of other Namespaces, such as those of the
+	// ListenerSets.
+	Namespaces map[string]map[string]string `json:"namespaces"`
 	// Labels are the labels of the route's Namespace; OldLabels are those
 	// before a relabelling, nil for a new Namespace.
 	Labels    map[string]string   `json:"labels"`
@@ -41,9 +46,10 @@ type fuzzInput struct {
 
 // FuzzEvaluate feeds the evaluator whatever a cluster could hold, and
 // more: selectors that do not parse, unknown kinds and protocols, empty and
-// duplicate names, huge listener lists. Nothing may panic, and the answers
-// must keep the promises Evaluate, Decide, DecideUpdate, Grants and
-// Detachments make to the webhook.
+// duplicate names, huge listener lists, ListenerSets that conflict with the
+// Gateway and with each other. Nothing may panic, and the answers must keep
+// the promises Evaluate, Decide, DecideUpdate, DecideListenerSet, Grants,
+// Detachments and ListenerTable make to the webhook.
 //
 //	go test -run '^$' -fuzz '^FuzzEvaluate$' -fuzztime 60s ./pkg/attachment/
 func FuzzEvaluate(f *testing.F) {
@@ -71,6 +77,29 @@ oldRoute:
   metadata: {namespace: app, name: r}
   spec:
     parentRefs: [{name: gw, namespace: infra}]`,
+		`gateway:
+  metadata: {namespace: infra, name: gw}
+  spec:
+    allowedListeners: {namespaces: {from: Selector, selector: {matchLabels: {lsets: "yes"}}}}
+    listeners: [{name: http, port: 80, protocol: HTTP, hostname: a.example.com}]
+namespaces: {team: {lsets: "yes"}}
+listenerSets:
+- metadata: {namespace: team, name: ls, creationTimestamp: "2026-01-01T00:00:00Z"}
+  spec:
+    parentRef: {name: gw, namespace: infra}
+    listeners:
+    - {name: dup, port: 80, protocol: HTTP, hostname: a.example.com}
+    - {name: own, port: 80, protocol: HTTP, hostname: b.example.com, allowedRoutes: {namespaces: {from: All}}}
+    - {name: tcp, port: 80, protocol: TCP}
+- metadata: {namespace: team, name: late, creationTimestamp: "2026-02-01T00:00:00Z"}
+  spec:
+    parentRef: {name: gw, namespace: infra}
+    listeners: [{name: same, port: 80, protocol: HTTP, hostname: b.example.com}]
+route:
+  metadata: {namespace: app, name: r}
+  spec:
+    hostnames: [b.example.com]
+    parentRefs: [{kind: ListenerSet, name: ls, namespace: team}, {kind: ListenerSet, name: late, namespace: team}, {name: gw, namespace: infra}]`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -135,26 +164,38 @@ func readCorpusFile(t *testing.T, file string) []byte {
 
 func checkEvaluate(t *testing.T, in *fuzzInput) {
 	route := attachment.FromHTTPRoute(&in.Route)
-	gwKey := types.NamespacedName{Namespace: in.Gateway.Namespace, Name: in.Gateway.Name}
-	ix := attachment.NewIndex()
-	gw := ix.AddGateway(&in.Gateway)
-	ix.AddNamespace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: route.Namespace, Labels: in.Labels}})
-	withoutGrants := attachment.NewIndex()
-	withoutGrants.AddGateway(&in.Gateway)
-	withoutGrants.AddNamespace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: route.Namespace, Labels: in.Labels}})
-	for i := range in.Grants {
-		ix.AddReferenceGrant(&in.Grants[i])
+	build := func(grants bool) (*attachment.Index, *attachment.Gateway) {
+		ix := attachment.NewIndex()
+		gw := ix.AddGateway(&in.Gateway)
+		for name, l := range in.Namespaces {
+			ix.SetNamespaceLabels(name, l)
+		}
+		ix.SetNamespaceLabels(route.Namespace, in.Labels)
+		for i := range in.ListenerSets {
+			ix.AddListenerSet(&in.ListenerSets[i])
+		}
+		if grants {
+			for i := range in.Grants {
+				ix.AddReferenceGrant(&in.Grants[i])
+			}
+		}
+		return ix, gw
 	}
+	ix, gw := build(true)
+	withoutGrants, _ := build(false)
 
 	res := attachment.Evaluate(route, ix)
-	checkParents(t, route, &in.Gateway, gwKey, res)
+	checkParents(t, route, in, res)
+	checkListenerSets(t, in, ix, gw)
 	for _, rp := range res.RefProblems {
 		if rp.Path == nil || rp.Reason != gatewayv1.RouteReasonRefNotPermitted || rp.Message == "" {
 			t.Fatalf("backendRef problem %+v is not a RefNotPermitted with a path and a message", rp)
 		}
 	}
-	// A missing ReferenceGrant never un-accepts a parentRef.
-	if other := attachment.Evaluate(route, withoutGrants); !sameVerdicts(res.Parents, other.Parents) {
+	// A missing ReferenceGrant for a backend never un-accepts a parentRef.
+	// (Grants for a ListenerSet's certificates can: they make its
+	// listeners valid.)
+	if other := attachment.Evaluate(route, withoutGrants); len(in.ListenerSets) == 0 && !sameVerdicts(res.Parents, other.Parents) {
 		t.Fatalf("ReferenceGrants changed the parents' verdicts:\n%+v\n%+v", res.Parents, other.Parents)
 	}
 	// The evaluator is pure: the same question gets the same answer.
@@ -206,20 +247,20 @@ func checkEvaluate(t *testing.T, in *fuzzInput) {
 	}
 
 	checkGrants(t, gw, route.Namespace, in.OldLabels, in.Labels)
-	checkDetachments(t, route, gw, in.OldLabels, in.Labels)
+	checkDetachments(t, route, ix, gw, in.OldLabels, in.Labels)
 }
 
-// checkParents: one result per parentRef to a Gateway, in parentRef order,
-// with a status and reason the Gateway API allows.
-func checkParents(t *testing.T, route *attachment.Route, gw *gatewayv1.Gateway, gwKey types.NamespacedName, res attachment.RouteResult) {
+// checkParents: one result per parentRef to a Gateway or a ListenerSet, in
+// parentRef order, with a status and reason the Gateway API allows.
+func checkParents(t *testing.T, route *attachment.Route, in *fuzzInput, res attachment.RouteResult) {
 	var want []int
 	for i := range route.ParentRefs {
-		if attachment.DefaultParentRef(route.Namespace, &route.ParentRefs[i]).IsGateway() {
+		if attachment.DefaultParentRef(route.Namespace, &route.ParentRefs[i]).Governed() {
 			want = append(want, i)
 		}
 	}
 	if len(res.Parents) != len(want) {
-		t.Fatalf("%d parent results for the parentRefs to Gateways at %v", len(res.Parents), want)
+		t.Fatalf("%d parent results for the parentRefs to Gateways and ListenerSets at %v", len(res.Parents), want)
 	}
 	for k := range res.Parents {
 		p := &res.Parents[k]
@@ -233,11 +274,21 @@ func checkParents(t *testing.T, route *attachment.Route, gw *gatewayv1.Gateway, 
 			t.Fatalf("result %d has path %s", k, p.Path())
 		case p.Message == "":
 			t.Fatalf("result %d has no message", k)
+		case p.Parent != nil && p.Parent.ParentKey != ref.Key():
+			t.Fatalf("result %d for %s was decided by %s", k, ref.Key(), p.Parent.ParentKey)
+		}
+		// The parent is known exactly when the input holds it.
+		known := ref.Key() == attachment.GatewayKey(in.Gateway.Namespace, in.Gateway.Name)
+		for i := range in.ListenerSets {
+			known = known || ref.Key() == attachment.ListenerSetKey(in.ListenerSets[i].Namespace, in.ListenerSets[i].Name)
+		}
+		if known != (p.Parent != nil) {
+			t.Fatalf("result %d for %s: parent known %v, decided by %v", k, ref.Key(), known, p.Parent)
 		}
 		switch p.Accepted {
 		case metav1.ConditionTrue:
-			if p.Reason != gatewayv1.RouteReasonAccepted || p.Gateway == nil {
-				t.Fatalf("accepted result %d: reason %s, Gateway %v", k, p.Reason, p.Gateway)
+			if p.Reason != gatewayv1.RouteReasonAccepted || p.Parent == nil || p.Parent.Attachment.Accepted != metav1.ConditionTrue {
+				t.Fatalf("accepted result %d: reason %s, parent %v", k, p.Reason, p.Parent)
 			}
 		case metav1.ConditionFalse:
 			switch p.Reason {
@@ -245,34 +296,156 @@ func checkParents(t *testing.T, route *attachment.Route, gw *gatewayv1.Gateway, 
 			default:
 				t.Fatalf("rejected result %d has reason %s", k, p.Reason)
 			}
-			if p.Gateway == nil {
-				t.Fatalf("rejected result %d names no Gateway", k)
+			if p.Parent == nil || p.Governor() == nil {
+				t.Fatalf("rejected result %d names no parent or no Gateway", k)
 			}
 		case metav1.ConditionUnknown:
-			if p.Reason != gatewayv1.RouteReasonPending || p.Gateway != nil {
-				t.Fatalf("unknown result %d: reason %s, Gateway %v", k, p.Reason, p.Gateway)
+			// Unknown: the parent, or a ListenerSet's Gateway, is not known.
+			if p.Reason != gatewayv1.RouteReasonPending || (p.Parent != nil && p.Governor() != nil) {
+				t.Fatalf("unknown result %d: reason %s, parent %v", k, p.Reason, p.Parent)
 			}
 		default:
 			t.Fatalf("result %d has Accepted %q", k, p.Accepted)
 		}
-		// The Gateway is known exactly when the parentRef names it.
-		if known := ref.Key() == gwKey; known != (p.Accepted != metav1.ConditionUnknown) {
-			t.Fatalf("result %d for %s: Accepted %s, but the Gateway is %s", k, ref.Key(), p.Accepted, gwKey)
+		// A ListenerSet its Gateway does not accept accepts no route.
+		if p.Parent != nil && p.Parent.Attachment.Accepted == metav1.ConditionFalse && p.Accepted != metav1.ConditionFalse {
+			t.Fatalf("result %d: %s is not attached (%s) but the route is %s", k, ref.Key(), p.Parent.Attachment.Reason, p.Accepted)
 		}
 		// NoMatchingParent exactly when sectionName and port select no
-		// listener, counted here on the Gateway as written.
-		if p.Accepted != metav1.ConditionUnknown {
+		// listener of the parent itself (a Gateway's own listeners only,
+		// never its ListenerSets').
+		if p.Parent != nil && p.Parent.Attachment.Accepted == metav1.ConditionTrue {
 			selected := 0
-			for _, l := range gw.Spec.Listeners {
-				if (ref.SectionName == "" || ref.SectionName == l.Name) && (ref.Port == 0 || ref.Port == l.Port) {
+			for i := range p.Parent.Listeners {
+				if l := &p.Parent.Listeners[i]; (ref.SectionName == "" || ref.SectionName == l.Name) && (ref.Port == 0 || ref.Port == l.Port) {
 					selected++
 				}
 			}
 			if (selected == 0) != (p.Reason == gatewayv1.RouteReasonNoMatchingParent) {
 				t.Fatalf("result %d: %d listeners selected, reason %s", k, selected, p.Reason)
 			}
+			if ref.Kind == attachment.KindGateway && len(p.Parent.Listeners) != len(in.Gateway.Spec.Listeners) {
+				t.Fatalf("result %d: the Gateway has %d listeners, the parent %d", k, len(in.Gateway.Spec.Listeners), len(p.Parent.Listeners))
+			}
 		}
 	}
+}
+
+// checkListenerSets: every ListenerSet's judgement keeps the promises of
+// ListenerTable (design.md section 2).
+func checkListenerSets(t *testing.T, in *fuzzInput, ix *attachment.Index, gw *attachment.Gateway) {
+	gwKey := gw.ParentKey
+	var sets []*attachment.ListenerSet
+	seen := map[types.NamespacedName]bool{}
+	for i := range in.ListenerSets {
+		key := types.NamespacedName{Namespace: in.ListenerSets[i].Namespace, Name: in.ListenerSets[i].Name}
+		if seen[key] {
+			continue // a later one of the same name replaced it
+		}
+		seen[key] = true
+		sets = append(sets, ix.ListenerSet(key))
+	}
+	for _, ls := range sets {
+		a := ls.Attachment
+		if a.Message == "" {
+			t.Fatalf("%s: an Attachment without a message", ls.ParentKey)
+		}
+		if !ls.NamesGateway() || ls.GatewayRef.Key() != gwKey {
+			if a.Accepted != metav1.ConditionUnknown || a.Reason != gatewayv1.ListenerSetReasonPending || ls.Gateway != nil {
+				t.Fatalf("%s names %s, not the Gateway, yet is %s/%s", ls.ParentKey, ls.GatewayRef.Key(), a.Accepted, a.Reason)
+			}
+			continue
+		}
+		labels, ok := ix.NamespaceLabels(ls.Namespace)
+		if !ok {
+			labels = attachment.NamespaceLabels(ls.Namespace, nil)
+		}
+		admitted := gw.AllowedListeners.Admits(ls.Namespace, labels)
+		usable := 0
+		for i := range ls.Listeners {
+			l := &ls.Listeners[i]
+			if l.Usable() {
+				usable++
+			}
+			if l.Conflict != nil && l.Conflict.Parent == ls.ParentKey && l.Conflict.Listener == l.Name {
+				t.Fatalf("%s listener %q conflicts with itself", ls.ParentKey, l.Name)
+			}
+			if l.Conflict != nil && l.Invalid != nil {
+				t.Fatalf("%s listener %q is both conflicted and invalid", ls.ParentKey, l.Name)
+			}
+		}
+		switch {
+		case !admitted:
+			if a.Accepted != metav1.ConditionFalse || a.Reason != gatewayv1.ListenerSetReasonNotAllowed {
+				t.Fatalf("%s: allowedListeners does not admit namespace %s, yet %s/%s", ls.ParentKey, ls.Namespace, a.Accepted, a.Reason)
+			}
+		case usable == 0:
+			if a.Accepted != metav1.ConditionFalse || a.Reason != gatewayv1.ListenerSetReasonListenersNotValid {
+				t.Fatalf("%s: no usable listener, yet %s/%s", ls.ParentKey, a.Accepted, a.Reason)
+			}
+		default:
+			if a.Accepted != metav1.ConditionTrue || a.Reason != gatewayv1.ListenerSetReasonAccepted {
+				t.Fatalf("%s: admitted with %d usable listeners, yet %s/%s", ls.ParentKey, usable, a.Accepted, a.Reason)
+			}
+		}
+		if ls.Gateway != gw {
+			t.Fatalf("%s judged against another Gateway", ls.ParentKey)
+		}
+
+		// Only the listeners before it count: judged against a table built
+		// without it, it is judged the same.
+		var others []*attachment.ListenerSet
+		for i := range in.ListenerSets {
+			o := attachment.NewListenerSet(&in.ListenerSets[i])
+			if o.ParentKey != ls.ParentKey {
+				others = append(others, o)
+			}
+		}
+		alone := attachment.NewListenerTable(gw, others, ix).Judge(attachment.NewListenerSet(findListenerSet(in, ls.ParentKey)), ix)
+		if alone.Attachment != ls.Attachment || !sameListeners(alone.Listeners, ls.Listeners) {
+			t.Fatalf("%s is judged differently by a table without it:\n%+v\n%+v", ls.ParentKey, alone.Attachment, ls.Attachment)
+		}
+
+		for _, mode := range attachment.Modes {
+			d := attachment.DecideListenerSet(ls, mode)
+			effective := mode
+			if gw.Enforcement != "" {
+				effective = gw.Enforcement
+			}
+			wantDeny := a.Reason == gatewayv1.ListenerSetReasonNotAllowed && effective == attachment.ModeDeny
+			if (d.Verdict == attachment.VerdictDeny) != wantDeny || (len(d.Denials) > 0) != wantDeny {
+				t.Fatalf("%s in mode %s (effective %s): %s is %s with %v", ls.ParentKey, mode, effective, a.Reason, d.Verdict, d.Denials)
+			}
+			for _, e := range d.Denials {
+				if e.Field != "spec.parentRef" || e.Type != field.ErrorTypeForbidden {
+					t.Fatalf("%s: denial %v is not a Forbidden at spec.parentRef", ls.ParentKey, e)
+				}
+			}
+			if effective == attachment.ModeOff && d.Verdict != attachment.VerdictAllow {
+				t.Fatalf("%s: enforcement off, yet %s", ls.ParentKey, d.Verdict)
+			}
+			if upd := attachment.DecideListenerSetUpdate(ls, ls, mode); upd.Verdict == attachment.VerdictDeny {
+				t.Fatalf("%s: an update that changes nothing is denied", ls.ParentKey)
+			}
+		}
+	}
+}
+
+func findListenerSet(in *fuzzInput, key attachment.ParentKey) *gatewayv1.ListenerSet {
+	var found *gatewayv1.ListenerSet
+	for i := range in.ListenerSets {
+		if attachment.ListenerSetKey(in.ListenerSets[i].Namespace, in.ListenerSets[i].Name) == key {
+			found = &in.ListenerSets[i] // the last of a name wins, as in the Index
+		}
+	}
+	return found
+}
+
+func sameListeners(a, b []attachment.Listener) bool {
+	return slices.EqualFunc(a, b, func(x, y attachment.Listener) bool {
+		return x.Name == y.Name && (x.Conflict == nil) == (y.Conflict == nil) && (x.Conflict == nil || *x.Conflict == *y.Conflict) &&
+			(x.Invalid == nil) == (y.Invalid == nil)
+	})
 }
 
 // checkDecision: the verdict agrees with the denials and warnings, and
@@ -280,12 +453,12 @@ func checkParents(t *testing.T, route *attachment.Route, gw *gatewayv1.Gateway, 
 func checkDecision(t *testing.T, res attachment.RouteResult, d attachment.Decision, mode, annotated attachment.Mode) {
 	// The reason is the first parentRef's that is not accepted, else the
 	// first backendRef problem's, else Accepted; whatever the mode.
-	want := gatewayv1.RouteReasonAccepted
+	want := string(gatewayv1.RouteReasonAccepted)
 	if len(res.RefProblems) > 0 {
-		want = res.RefProblems[0].Reason
+		want = string(res.RefProblems[0].Reason)
 	}
 	if i := slices.IndexFunc(res.Parents, func(p attachment.ParentResult) bool { return p.Accepted != metav1.ConditionTrue }); i >= 0 {
-		want = res.Parents[i].Reason
+		want = string(res.Parents[i].Reason)
 	}
 	if d.Reason != want {
 		t.Fatalf("mode %s: decision reason %s, want %s", mode, d.Reason, want)
@@ -331,18 +504,23 @@ func checkGrants(t *testing.T, gw *attachment.Gateway, ns string, oldLabels, new
 	}
 	after := attachment.NamespaceLabels(ns, newLabels)
 	for _, g := range attachment.Grants(gateways, ns, oldLabels, newLabels) {
-		l := g.Listener
+		// A grant is of a listener's allowedRoutes, or (no listener) of the
+		// Gateway's allowedListeners.
+		rule, what := &gw.AllowedListeners, "allowedListeners"
+		if g.Listener != nil {
+			rule, what = &g.Listener.Routes, fmt.Sprintf("listener %q", g.Listener.Name)
+		}
 		switch {
-		case g.Gateway != gw || l == nil:
+		case g.Gateway != gw:
 			t.Fatalf("grant %+v is not of the Gateway given", g)
 		case gw.Enforcement == attachment.ModeOff:
-			t.Fatalf("a Gateway with enforcement off grants %q", l.Name)
-		case l.From != gatewayv1.NamespacesFromSelector || !l.SelectsOnLabels():
-			t.Fatalf("listener %q grants, but does not select namespaces by label", l.Name)
-		case !l.AdmitsNamespace(gw.Namespace, ns, after):
-			t.Fatalf("listener %q is granted but does not admit the new labels", l.Name)
-		case before != nil && l.AdmitsNamespace(gw.Namespace, ns, before):
-			t.Fatalf("listener %q is granted but already admitted the old labels", l.Name)
+			t.Fatalf("a Gateway with enforcement off grants %s", what)
+		case rule.From != gatewayv1.NamespacesFromSelector || !rule.SelectsOnLabels():
+			t.Fatalf("%s grants, but does not select namespaces by label", what)
+		case !rule.Admits(ns, after):
+			t.Fatalf("%s is granted but does not admit the new labels", what)
+		case before != nil && rule.Admits(ns, before):
+			t.Fatalf("%s is granted but already admitted the old labels", what)
 		}
 	}
 	// nil old labels mean a new Namespace: an unchanged label set is an
@@ -367,10 +545,9 @@ func checkGrants(t *testing.T, gw *attachment.Gateway, ns string, oldLabels, new
 
 // checkDetachments: a relabelling detaches only parentRefs accepted before
 // and not after, and nothing detaches when nothing changes.
-func checkDetachments(t *testing.T, route *attachment.Route, gw *attachment.Gateway, oldLabels, newLabels map[string]string) {
-	before := attachment.WithGateway(attachment.NewIndex(), types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name}, gw)
-	before = attachment.WithNamespaceLabels(before, route.Namespace, oldLabels)
-	after := attachment.WithNamespaceLabels(before, route.Namespace, newLabels)
+func checkDetachments(t *testing.T, route *attachment.Route, ix *attachment.Index, gw *attachment.Gateway, oldLabels, newLabels map[string]string) {
+	before := ix.WithNamespaceLabels(route.Namespace, oldLabels)
+	after := before.WithNamespaceLabels(route.Namespace, newLabels)
 	routes := []*attachment.Route{route}
 	dets := attachment.Detachments(routes, before, after)
 	for i := range dets {
@@ -382,12 +559,13 @@ func checkDetachments(t *testing.T, route *attachment.Route, gw *attachment.Gate
 	if same := attachment.Detachments(routes, before, before); len(same) > 0 {
 		t.Fatalf("nothing changed, yet %d parentRefs detach", len(same))
 	}
-	// Removing a Gateway detaches every parentRef it accepted.
-	gone := attachment.WithGateway(before, types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name}, nil)
+	// Removing a Gateway detaches every parentRef it accepted, directly or
+	// through its ListenerSets.
+	gone := before.WithGateway(types.NamespacedName{Namespace: gw.Namespace, Name: gw.Name}, nil)
 	accepted := 0
 	parents := attachment.Evaluate(route, before).Parents
 	for i := range parents {
-		if parents[i].Accepted == metav1.ConditionTrue {
+		if parents[i].Accepted == metav1.ConditionTrue && parents[i].Governor() == gw {
 			accepted++
 		}
 	}
@@ -406,9 +584,10 @@ func annotationMode(gw *gatewayv1.Gateway) attachment.Mode {
 }
 
 // effective is the mode that applies to a parentRef: the Gateway's
-// annotation when the Gateway is known, otherwise the default.
+// annotation when the Gateway (directly, or as a ListenerSet's) is known,
+// otherwise the default.
 func effective(p *attachment.ParentResult, mode, annotated attachment.Mode) attachment.Mode {
-	if p.Gateway != nil && annotated != "" {
+	if p.Governor() != nil && annotated != "" {
 		return annotated
 	}
 	return mode

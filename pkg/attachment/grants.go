@@ -5,38 +5,68 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// Grant is a Gateway listener that a Namespace's labels newly let it reach.
+// Grant is something a Namespace's labels newly let it reach on a Gateway:
+// a listener's routes (allowedRoutes), or the Gateway itself for its
+// ListenerSets (allowedListeners).
 type Grant struct {
-	Gateway  *Gateway
+	Gateway *Gateway
+	// Listener is the listener whose allowedRoutes selector newly admits
+	// the namespace's routes; nil when it is the Gateway's allowedListeners
+	// selector that newly admits the namespace's ListenerSets.
 	Listener *Listener
 }
 
-// Grants returns the listeners that admit namespace ns with newLabels and
-// did not with oldLabels (nil oldLabels: the Namespace is new). Only
-// listeners that select namespaces by label can be granted by a label
-// change, and only Gateways gatewarden governs (enforcement not off) count.
-// Removing access is never a grant.
+// Selector is the selector of the rule that grants.
+func (g *Grant) Selector() string {
+	if g.Listener == nil {
+		return g.Gateway.AllowedListeners.SelectorText
+	}
+	return g.Listener.Routes.SelectorText
+}
+
+// Grants returns what admits namespace ns with newLabels and did not with
+// oldLabels (nil oldLabels: the Namespace is new): the listeners whose
+// allowedRoutes selector, and the Gateways whose allowedListeners selector,
+// newly admit it. Only selectors can be granted by a label change, and only
+// Gateways gatewarden governs (enforcement not off) count. Removing access
+// is never a grant.
 func Grants(gateways []*Gateway, ns string, oldLabels, newLabels labels.Set) []Grant {
 	after := NamespaceLabels(ns, newLabels)
 	var before labels.Set
 	if oldLabels != nil {
 		before = NamespaceLabels(ns, oldLabels)
 	}
+	newly := func(rule *Namespaces) bool {
+		return rule.From == gatewayv1.NamespacesFromSelector && rule.Admits(ns, after) && (before == nil || !rule.Admits(ns, before))
+	}
 	var out []Grant
 	for _, gw := range gateways {
-		if gw.Enforcement == ModeOff {
+		if !gw.Governed() {
 			continue
 		}
 		for i := range gw.Listeners {
-			l := &gw.Listeners[i]
-			if l.From != gatewayv1.NamespacesFromSelector || !l.AdmitsNamespace(gw.Namespace, ns, after) {
-				continue
+			if l := &gw.Listeners[i]; newly(&l.Routes) {
+				out = append(out, Grant{Gateway: gw, Listener: l})
 			}
-			if before != nil && l.AdmitsNamespace(gw.Namespace, ns, before) {
-				continue
-			}
-			out = append(out, Grant{Gateway: gw, Listener: l})
+		}
+		if newly(&gw.AllowedListeners) {
+			out = append(out, Grant{Gateway: gw})
 		}
 	}
 	return out
+}
+
+// SelectsOnLabels reports whether a Gateway admits routes or ListenerSets
+// by a namespace label selector anywhere, so that a label change could
+// grant it.
+func (g *Gateway) SelectsOnLabels() bool {
+	if g.AllowedListeners.From == gatewayv1.NamespacesFromSelector {
+		return true
+	}
+	for i := range g.Listeners {
+		if g.Listeners[i].Routes.From == gatewayv1.NamespacesFromSelector {
+			return true
+		}
+	}
+	return false
 }

@@ -17,13 +17,13 @@ func TestDetachmentsOnRelabel(t *testing.T) {
 	neverAttached := route(KindHTTPRoute, "careers", "stray", nil, parentRef("infra-ns", "shared-gateway", section("missing")))
 	routes := []*Route{attached, neverAttached}
 
-	dets := Detachments(routes, objs, WithNamespaceLabels(objs, "careers", labels.Set{}))
+	dets := Detachments(routes, objs, objs.WithNamespaceLabels("careers", labels.Set{}))
 	require.Len(t, dets, 1, "only the parentRef accepted before and not after")
 	assert.Same(t, attached, dets[0].Route)
 	assert.Equal(t, 1, dets[0].After.Index)
 	assert.Equal(t, gatewayv1.RouteReasonNotAllowedByListeners, dets[0].After.Reason)
 
-	assert.Empty(t, Detachments(routes, objs, WithNamespaceLabels(objs, "careers", labels.Set{"shared-gateway-access": "true", "x": "y"})),
+	assert.Empty(t, Detachments(routes, objs, objs.WithNamespaceLabels("careers", labels.Set{"shared-gateway-access": "true", "x": "y"})),
 		"a label change that keeps the match detaches nothing")
 }
 
@@ -32,12 +32,12 @@ func TestDetachmentsOnGatewayChange(t *testing.T) {
 	r := route(KindHTTPRoute, "careers", "web", []string{"careers.example.com"}, parentRef("infra-ns", "shared-gateway"))
 	key := types.NamespacedName{Namespace: "infra-ns", Name: "shared-gateway"}
 
-	narrowed := WithGateway(objs, key, NewGateway(sharedGateway(hostname("*.internal.example.com"))))
+	narrowed := objs.WithGateway(key, NewGateway(sharedGateway(hostname("*.internal.example.com"))))
 	dets := Detachments([]*Route{r}, objs, narrowed)
 	require.Len(t, dets, 1)
 	assert.Equal(t, gatewayv1.RouteReasonNoMatchingListenerHostname, dets[0].After.Reason)
 
-	deleted := WithGateway(objs, key, nil)
+	deleted := objs.WithGateway(key, nil)
 	dets = Detachments([]*Route{r}, objs, deleted)
 	require.Len(t, dets, 1, "a deleted Gateway detaches its routes")
 	assert.Equal(t, gatewayv1.RouteReasonPending, dets[0].After.Reason)
@@ -54,7 +54,7 @@ func TestGrants(t *testing.T) {
 
 	grants := Grants(gateways, "hr", labels.Set{}, access)
 	require.Len(t, grants, 1, "only the governed Selector listener that newly matches")
-	assert.Equal(t, "infra-ns/shared-gateway", grants[0].Gateway.String())
+	assert.Equal(t, "Gateway infra-ns/shared-gateway", grants[0].Gateway.String())
 	assert.Equal(t, gatewayv1.SectionName("http"), grants[0].Listener.Name)
 
 	assert.Len(t, Grants(gateways, "hr", nil, access), 1, "a new Namespace with the label is a grant")

@@ -3,6 +3,8 @@ package attachment
 import (
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
@@ -14,13 +16,154 @@ const (
 	KindTLSRoute  gatewayv1.Kind = "TLSRoute"
 	KindTCPRoute  gatewayv1.Kind = "TCPRoute"
 	KindUDPRoute  gatewayv1.Kind = "UDPRoute"
-
-	// KindGateway is the only parent kind gatewarden governs.
-	KindGateway gatewayv1.Kind = "Gateway"
 )
 
-// RouteKinds lists the route kinds the evaluator knows, in a stable order.
-var RouteKinds = []gatewayv1.Kind{KindHTTPRoute, KindGRPCRoute, KindTLSRoute, KindTCPRoute, KindUDPRoute}
+// Object is a Kubernetes object as the API serves it: what a
+// controller-runtime client.Object is, without depending on a client.
+type Object interface {
+	metav1.Object
+	runtime.Object
+}
+
+// ObjectList is a list of Objects, as a client.ObjectList is.
+type ObjectList interface {
+	metav1.ListInterface
+	runtime.Object
+}
+
+// RouteType is everything gatewarden knows of one route kind, in one row:
+// its names, its Go types, what the evaluator reads of it, where its status
+// is, and what a cache may drop. The cache, the status reconciler, the
+// offline reader, the webhook and the chart all take the kinds from
+// RouteTypes: adding a route kind is adding a row.
+type RouteType struct {
+	Kind gatewayv1.Kind
+	// Resource is the plural resource name, as webhook rules and RBAC name
+	// it.
+	Resource string
+	// NewObject returns an empty object of the kind's v1 Go type; NewList
+	// an empty list.
+	NewObject func() Object
+	NewList   func() ObjectList
+
+	route  func(Object) (*Route, bool)
+	status func(Object) (*gatewayv1.RouteStatus, bool)
+	trim   func(Object) bool
+	bit    kindSet
+}
+
+// routeType builds a row from functions on the kind's own Go type.
+func routeType[T Object, L ObjectList](kind gatewayv1.Kind, resource string, newObj func() T, newList func() L,
+	route func(T) *Route, status func(T) *gatewayv1.RouteStatus, trim func(T)) RouteType {
+	return RouteType{
+		Kind: kind, Resource: resource,
+		NewObject: func() Object { return newObj() },
+		NewList:   func() ObjectList { return newList() },
+		route: func(o Object) (*Route, bool) {
+			t, ok := o.(T)
+			if !ok {
+				return nil, false
+			}
+			return route(t), true
+		},
+		status: func(o Object) (*gatewayv1.RouteStatus, bool) {
+			t, ok := o.(T)
+			if !ok {
+				return nil, false
+			}
+			return status(t), true
+		},
+		trim: func(o Object) bool {
+			t, ok := o.(T)
+			if ok && trim != nil {
+				trim(t)
+			}
+			return ok
+		},
+	}
+}
+
+// RouteTypes are the route kinds gatewarden evaluates, in a stable order,
+// all in their v1 version (gateway-api v1.6 serves TLSRoute, TCPRoute and
+// UDPRoute as v1).
+var RouteTypes = withKindBits([]RouteType{
+	routeType(KindHTTPRoute, "httproutes",
+		func() *gatewayv1.HTTPRoute { return &gatewayv1.HTTPRoute{} }, func() *gatewayv1.HTTPRouteList { return &gatewayv1.HTTPRouteList{} },
+		FromHTTPRoute, func(r *gatewayv1.HTTPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, trimHTTPRoute),
+	routeType(KindGRPCRoute, "grpcroutes",
+		func() *gatewayv1.GRPCRoute { return &gatewayv1.GRPCRoute{} }, func() *gatewayv1.GRPCRouteList { return &gatewayv1.GRPCRouteList{} },
+		FromGRPCRoute, func(r *gatewayv1.GRPCRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, trimGRPCRoute),
+	routeType(KindTLSRoute, "tlsroutes",
+		func() *gatewayv1.TLSRoute { return &gatewayv1.TLSRoute{} }, func() *gatewayv1.TLSRouteList { return &gatewayv1.TLSRouteList{} },
+		FromTLSRoute, func(r *gatewayv1.TLSRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, nil),
+	routeType(KindTCPRoute, "tcproutes",
+		func() *gatewayv1.TCPRoute { return &gatewayv1.TCPRoute{} }, func() *gatewayv1.TCPRouteList { return &gatewayv1.TCPRouteList{} },
+		FromTCPRoute, func(r *gatewayv1.TCPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, nil),
+	routeType(KindUDPRoute, "udproutes",
+		func() *gatewayv1.UDPRoute { return &gatewayv1.UDPRoute{} }, func() *gatewayv1.UDPRouteList { return &gatewayv1.UDPRouteList{} },
+		FromUDPRoute, func(r *gatewayv1.UDPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, nil),
+})
+
+func withKindBits(types []RouteType) []RouteType {
+	for i := range types {
+		types[i].bit = 1 << i
+	}
+	return types
+}
+
+// RouteTypeOf returns the row of a route kind, or nil.
+func RouteTypeOf(kind gatewayv1.Kind) *RouteType {
+	for i := range RouteTypes {
+		if RouteTypes[i].Kind == kind {
+			return &RouteTypes[i]
+		}
+	}
+	return nil
+}
+
+func kindBit(kind gatewayv1.Kind) kindSet {
+	if t := RouteTypeOf(kind); t != nil {
+		return t.bit
+	}
+	return 0
+}
+
+// Route returns what the evaluator reads of obj, which must be of this
+// kind's type.
+func (t *RouteType) Route(obj Object) (*Route, error) {
+	if r, ok := t.route(obj); ok {
+		return r, nil
+	}
+	return nil, fmt.Errorf("%T is not a %s", obj, t.Kind)
+}
+
+// Status returns the route status of obj, or nil when obj is not of this
+// kind's type.
+func (t *RouteType) Status(obj Object) *gatewayv1.RouteStatus {
+	s, _ := t.status(obj)
+	return s
+}
+
+// TrimRules drops from obj's rules everything the evaluator does not read:
+// of each rule only the backend references stay (matches, timeouts, what
+// filters do besides referencing a backend go). Every filter keeps its
+// place, so that field paths (spec.rules[0].filters[1]...) still point where
+// the user wrote them.
+func (t *RouteType) TrimRules(obj Object) { t.trim(obj) }
+
+// RouteFor returns the Route of a typed Gateway API route object of any kind
+// of RouteTypes.
+func RouteFor(obj any) (*Route, error) {
+	o, ok := obj.(Object)
+	if ok {
+		for i := range RouteTypes {
+			if r, ok := RouteTypes[i].route(o); ok {
+				return r, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("%T is not a route kind gatewarden evaluates", obj)
+}
 
 // Route is what the evaluator needs to know of a route of any kind.
 type Route struct {
@@ -41,26 +184,8 @@ type Route struct {
 // route's spec, so that problems point at the field.
 type BackendRef struct {
 	Path *field.Path
-	Ref  gatewayv1.BackendObjectReference
-}
-
-// RouteFor returns the Route of a typed Gateway API route object. It accepts
-// the v1 types of HTTPRoute, GRPCRoute, TLSRoute, TCPRoute and UDPRoute.
-func RouteFor(obj any) (*Route, error) {
-	switch r := obj.(type) {
-	case *gatewayv1.HTTPRoute:
-		return FromHTTPRoute(r), nil
-	case *gatewayv1.GRPCRoute:
-		return FromGRPCRoute(r), nil
-	case *gatewayv1.TLSRoute:
-		return FromTLSRoute(r), nil
-	case *gatewayv1.TCPRoute:
-		return FromTCPRoute(r), nil
-	case *gatewayv1.UDPRoute:
-		return FromUDPRoute(r), nil
-	default:
-		return nil, fmt.Errorf("%T is not a route kind gatewarden evaluates", obj)
-	}
+	// Ref points into the route object it was read from.
+	Ref *gatewayv1.BackendObjectReference
 }
 
 var (
@@ -72,21 +197,23 @@ var (
 // ParentRefPath is the field path of the i-th parentRef of a route.
 func ParentRefPath(i int) *field.Path { return parentRefsPath.Index(i) }
 
-// FromHTTPRoute returns the Route of an HTTPRoute.
+// FromHTTPRoute returns the Route of an HTTPRoute. It shares r's memory.
 func FromHTTPRoute(r *gatewayv1.HTTPRoute) *Route {
 	route := &Route{
 		Kind: KindHTTPRoute, Namespace: r.Namespace, Name: r.Name,
 		ParentRefs: r.Spec.ParentRefs, Hostnames: r.Spec.Hostnames,
 	}
-	for i, rule := range r.Spec.Rules {
-		rulePath := rulesPath.Index(i)
-		for j, f := range rule.Filters {
+	for i := range r.Spec.Rules {
+		rule, rulePath := &r.Spec.Rules[i], rulesPath.Index(i)
+		for j := range rule.Filters {
+			f := &rule.Filters[j]
 			route.addFilterRefs(rulePath.Child("filters").Index(j), f.RequestMirror, f.ExternalAuth)
 		}
-		for j, b := range rule.BackendRefs {
-			bPath := rulePath.Child("backendRefs").Index(j)
-			route.BackendRefs = append(route.BackendRefs, BackendRef{Path: bPath, Ref: b.BackendObjectReference})
-			for k, f := range b.Filters {
+		for j := range rule.BackendRefs {
+			b, bPath := &rule.BackendRefs[j], rulePath.Child("backendRefs").Index(j)
+			route.BackendRefs = append(route.BackendRefs, BackendRef{Path: bPath, Ref: &b.BackendObjectReference})
+			for k := range b.Filters {
+				f := &b.Filters[k]
 				route.addFilterRefs(bPath.Child("filters").Index(k), f.RequestMirror, f.ExternalAuth)
 			}
 		}
@@ -94,69 +221,122 @@ func FromHTTPRoute(r *gatewayv1.HTTPRoute) *Route {
 	return route
 }
 
-// FromGRPCRoute returns the Route of a GRPCRoute.
+// FromGRPCRoute returns the Route of a GRPCRoute. It shares r's memory.
 func FromGRPCRoute(r *gatewayv1.GRPCRoute) *Route {
 	route := &Route{
 		Kind: KindGRPCRoute, Namespace: r.Namespace, Name: r.Name,
 		ParentRefs: r.Spec.ParentRefs, Hostnames: r.Spec.Hostnames,
 	}
-	for i, rule := range r.Spec.Rules {
-		rulePath := rulesPath.Index(i)
-		for j, f := range rule.Filters {
-			route.addFilterRefs(rulePath.Child("filters").Index(j), f.RequestMirror, nil)
+	for i := range r.Spec.Rules {
+		rule, rulePath := &r.Spec.Rules[i], rulesPath.Index(i)
+		for j := range rule.Filters {
+			route.addFilterRefs(rulePath.Child("filters").Index(j), rule.Filters[j].RequestMirror, nil)
 		}
-		for j, b := range rule.BackendRefs {
-			bPath := rulePath.Child("backendRefs").Index(j)
-			route.BackendRefs = append(route.BackendRefs, BackendRef{Path: bPath, Ref: b.BackendObjectReference})
-			for k, f := range b.Filters {
-				route.addFilterRefs(bPath.Child("filters").Index(k), f.RequestMirror, nil)
+		for j := range rule.BackendRefs {
+			b, bPath := &rule.BackendRefs[j], rulePath.Child("backendRefs").Index(j)
+			route.BackendRefs = append(route.BackendRefs, BackendRef{Path: bPath, Ref: &b.BackendObjectReference})
+			for k := range b.Filters {
+				route.addFilterRefs(bPath.Child("filters").Index(k), b.Filters[k].RequestMirror, nil)
 			}
 		}
 	}
 	return route
 }
 
-// FromTLSRoute returns the Route of a TLSRoute.
+// FromTLSRoute returns the Route of a TLSRoute. It shares r's memory.
 func FromTLSRoute(r *gatewayv1.TLSRoute) *Route {
 	route := &Route{
 		Kind: KindTLSRoute, Namespace: r.Namespace, Name: r.Name,
 		ParentRefs: r.Spec.ParentRefs, Hostnames: r.Spec.Hostnames,
 	}
-	for i, rule := range r.Spec.Rules {
-		route.addBackendRefs(rulesPath.Index(i), rule.BackendRefs)
+	for i := range r.Spec.Rules {
+		route.addBackendRefs(rulesPath.Index(i), r.Spec.Rules[i].BackendRefs)
 	}
 	return route
 }
 
-// FromTCPRoute returns the Route of a TCPRoute.
+// FromTCPRoute returns the Route of a TCPRoute. It shares r's memory.
 func FromTCPRoute(r *gatewayv1.TCPRoute) *Route {
 	route := &Route{Kind: KindTCPRoute, Namespace: r.Namespace, Name: r.Name, ParentRefs: r.Spec.ParentRefs}
-	for i, rule := range r.Spec.Rules {
-		route.addBackendRefs(rulesPath.Index(i), rule.BackendRefs)
+	for i := range r.Spec.Rules {
+		route.addBackendRefs(rulesPath.Index(i), r.Spec.Rules[i].BackendRefs)
 	}
 	return route
 }
 
-// FromUDPRoute returns the Route of a UDPRoute.
+// FromUDPRoute returns the Route of a UDPRoute. It shares r's memory.
 func FromUDPRoute(r *gatewayv1.UDPRoute) *Route {
 	route := &Route{Kind: KindUDPRoute, Namespace: r.Namespace, Name: r.Name, ParentRefs: r.Spec.ParentRefs}
-	for i, rule := range r.Spec.Rules {
-		route.addBackendRefs(rulesPath.Index(i), rule.BackendRefs)
+	for i := range r.Spec.Rules {
+		route.addBackendRefs(rulesPath.Index(i), r.Spec.Rules[i].BackendRefs)
 	}
 	return route
 }
 
 func (r *Route) addBackendRefs(rulePath *field.Path, refs []gatewayv1.BackendRef) {
-	for j, b := range refs {
-		r.BackendRefs = append(r.BackendRefs, BackendRef{Path: rulePath.Child("backendRefs").Index(j), Ref: b.BackendObjectReference})
+	for j := range refs {
+		r.BackendRefs = append(r.BackendRefs, BackendRef{Path: rulePath.Child("backendRefs").Index(j), Ref: &refs[j].BackendObjectReference})
 	}
 }
 
 func (r *Route) addFilterRefs(filterPath *field.Path, mirror *gatewayv1.HTTPRequestMirrorFilter, auth *gatewayv1.HTTPExternalAuthFilter) {
 	if mirror != nil {
-		r.BackendRefs = append(r.BackendRefs, BackendRef{Path: filterPath.Child("requestMirror", "backendRef"), Ref: mirror.BackendRef})
+		r.BackendRefs = append(r.BackendRefs, BackendRef{Path: filterPath.Child("requestMirror", "backendRef"), Ref: &mirror.BackendRef})
 	}
 	if auth != nil {
-		r.BackendRefs = append(r.BackendRefs, BackendRef{Path: filterPath.Child("externalAuth", "backendRef"), Ref: auth.BackendRef})
+		r.BackendRefs = append(r.BackendRefs, BackendRef{Path: filterPath.Child("externalAuth", "backendRef"), Ref: &auth.BackendRef})
 	}
+}
+
+func trimHTTPRoute(r *gatewayv1.HTTPRoute) {
+	for i := range r.Spec.Rules {
+		rule := &r.Spec.Rules[i]
+		*rule = gatewayv1.HTTPRouteRule{Filters: httpFiltersWithRefs(rule.Filters), BackendRefs: rule.BackendRefs}
+		for j := range rule.BackendRefs {
+			rule.BackendRefs[j].Filters = httpFiltersWithRefs(rule.BackendRefs[j].Filters)
+		}
+	}
+}
+
+func trimGRPCRoute(r *gatewayv1.GRPCRoute) {
+	for i := range r.Spec.Rules {
+		rule := &r.Spec.Rules[i]
+		*rule = gatewayv1.GRPCRouteRule{Filters: grpcFiltersWithRefs(rule.Filters), BackendRefs: rule.BackendRefs}
+		for j := range rule.BackendRefs {
+			rule.BackendRefs[j].Filters = grpcFiltersWithRefs(rule.BackendRefs[j].Filters)
+		}
+	}
+}
+
+// httpFiltersWithRefs keeps of each filter its type and its backend
+// reference, if any, each filter in its place.
+func httpFiltersWithRefs(filters []gatewayv1.HTTPRouteFilter) []gatewayv1.HTTPRouteFilter {
+	if len(filters) == 0 {
+		return nil
+	}
+	out := make([]gatewayv1.HTTPRouteFilter, len(filters))
+	for i, f := range filters {
+		out[i].Type = f.Type
+		if f.RequestMirror != nil {
+			out[i].RequestMirror = &gatewayv1.HTTPRequestMirrorFilter{BackendRef: f.RequestMirror.BackendRef}
+		}
+		if f.ExternalAuth != nil {
+			out[i].ExternalAuth = &gatewayv1.HTTPExternalAuthFilter{BackendRef: f.ExternalAuth.BackendRef}
+		}
+	}
+	return out
+}
+
+func grpcFiltersWithRefs(filters []gatewayv1.GRPCRouteFilter) []gatewayv1.GRPCRouteFilter {
+	if len(filters) == 0 {
+		return nil
+	}
+	out := make([]gatewayv1.GRPCRouteFilter, len(filters))
+	for i, f := range filters {
+		out[i].Type = f.Type
+		if f.RequestMirror != nil {
+			out[i].RequestMirror = &gatewayv1.HTTPRequestMirrorFilter{BackendRef: f.RequestMirror.BackendRef}
+		}
+	}
+	return out
 }

@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -17,31 +16,51 @@ import (
 	"github.com/gatewarden/gatewarden/pkg/attachment"
 )
 
-// IndexParentGateway indexes routes by the Gateways their parentRefs name,
-// as "namespace/name", so that a Gateway change finds its routes without a
-// cluster-wide list.
-const IndexParentGateway = "gatewarden.dev/parent-gateway"
+// IndexParent indexes routes by the parents their parentRefs name, as
+// ParentIndexValue writes them ("Gateway/namespace/name",
+// "ListenerSet/namespace/name"), so that a Gateway or ListenerSet change
+// finds its routes without a cluster-wide list.
+const IndexParent = "gatewarden.dev/parent"
 
 // IndexBackendNamespace indexes routes by the other namespaces their
 // backendRefs point into, so that a ReferenceGrant change finds the routes it
 // could cover.
 const IndexBackendNamespace = "gatewarden.dev/backend-namespace"
 
+// IndexListenerSetGateway indexes ListenerSets by the Gateway their
+// spec.parentRef names ("namespace/name"), to build a Gateway's merged
+// listener table and to find what a Gateway change touches.
+const IndexListenerSetGateway = "gatewarden.dev/listenerset-gateway"
+
+// IndexCertificateNamespace indexes ListenerSets by the other namespaces
+// their TLS certificateRefs point into, so that a ReferenceGrant change finds
+// the ListenerSets it could make valid.
+const IndexCertificateNamespace = "gatewarden.dev/certificate-namespace"
+
+// ParentIndexValue is how IndexParent writes a parent.
+func ParentIndexValue(k attachment.ParentKey) string {
+	return string(k.Kind) + "/" + k.Namespace + "/" + k.Name
+}
+
 // CacheOptions returns the cache options gatewarden runs with: managedFields
 // are stripped from everything, and routes keep only what the evaluator and
 // the status reconciler read, so that memory scales with what matters.
-func CacheOptions(routeTypes []RouteType) cache.Options {
+func CacheOptions(routeTypes []attachment.RouteType, listenerSets bool) cache.Options {
 	byObject := map[client.Object]cache.ByObject{}
 	for _, t := range routeTypes {
 		byObject[t.NewObject()] = cache.ByObject{Transform: TrimRoute}
 	}
-	// The webhook reads Gateways, Namespaces and ReferenceGrants on every
-	// admission and never modifies them: it reads them without a deep copy.
+	// The webhook reads Gateways, ListenerSets, Namespaces and
+	// ReferenceGrants on every admission and never modifies them: it reads
+	// them without a deep copy.
 	shared := ptr.To(true)
 	byObject[&corev1.Namespace{}] = cache.ByObject{Transform: trimNamespace, UnsafeDisableDeepCopy: shared}
 	byObject[&gatewayv1.Gateway{}] = cache.ByObject{Transform: cache.TransformStripManagedFields(), UnsafeDisableDeepCopy: shared}
 	byObject[&gatewayv1.ReferenceGrant{}] = cache.ByObject{Transform: cache.TransformStripManagedFields(), UnsafeDisableDeepCopy: shared}
 	byObject[&gatewayv1beta1.ReferenceGrant{}] = cache.ByObject{Transform: cache.TransformStripManagedFields(), UnsafeDisableDeepCopy: shared}
+	if listenerSets {
+		byObject[&gatewayv1.ListenerSet{}] = cache.ByObject{Transform: trimListenerSet, UnsafeDisableDeepCopy: shared}
+	}
 	return cache.Options{
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject:         byObject,
@@ -51,71 +70,28 @@ func CacheOptions(routeTypes []RouteType) cache.Options {
 var _ toolscache.TransformFunc = TrimRoute
 
 // TrimRoute drops the fields of a route that gatewarden never reads: its
-// managedFields, labels and annotations, and in every rule all but the backend
-// references (matches, timeouts, what filters do besides referencing a
-// backend...). It keeps status: the reconciler must see the entries of
-// other controllers to leave them be. The strings it keeps are interned.
+// managedFields, labels and annotations, and in every rule all but the
+// backend references (attachment.RouteType.TrimRules). It keeps status: the
+// reconciler must see the entries of other controllers to leave them be.
+// The strings it keeps are interned.
 func TrimRoute(obj any) (any, error) {
-	if o, ok := obj.(client.Object); ok {
-		o.SetManagedFields(nil)
-		o.SetAnnotations(nil)
-		o.SetLabels(nil)
-		o.SetNamespace(intern(o.GetNamespace()))
+	o, ok := obj.(client.Object)
+	if !ok {
+		return obj, nil
 	}
-	defer internRoute(obj)
-	switch r := obj.(type) {
-	case *gatewayv1.HTTPRoute:
-		for i := range r.Spec.Rules {
-			rule := &r.Spec.Rules[i]
-			*rule = gatewayv1.HTTPRouteRule{Filters: httpFiltersWithRefs(rule.Filters), BackendRefs: rule.BackendRefs}
-			for j := range rule.BackendRefs {
-				rule.BackendRefs[j].Filters = httpFiltersWithRefs(rule.BackendRefs[j].Filters)
-			}
-		}
-	case *gatewayv1.GRPCRoute:
-		for i := range r.Spec.Rules {
-			rule := &r.Spec.Rules[i]
-			*rule = gatewayv1.GRPCRouteRule{Filters: grpcFiltersWithRefs(rule.Filters), BackendRefs: rule.BackendRefs}
-			for j := range rule.BackendRefs {
-				rule.BackendRefs[j].Filters = grpcFiltersWithRefs(rule.BackendRefs[j].Filters)
-			}
+	o.SetManagedFields(nil)
+	o.SetAnnotations(nil)
+	o.SetLabels(nil)
+	o.SetNamespace(intern(o.GetNamespace()))
+	for i := range attachment.RouteTypes {
+		t := &attachment.RouteTypes[i]
+		if r, err := t.Route(o); err == nil {
+			t.TrimRules(o)
+			internRoute(r, t.Status(o))
+			break
 		}
 	}
 	return obj, nil
-}
-
-// httpFiltersWithRefs keeps of each filter its type and its backend
-// reference, if any. Every filter keeps its place, so that field paths
-// (spec.rules[0].filters[1]...) still point where the user wrote them.
-func httpFiltersWithRefs(filters []gatewayv1.HTTPRouteFilter) []gatewayv1.HTTPRouteFilter {
-	if len(filters) == 0 {
-		return nil
-	}
-	out := make([]gatewayv1.HTTPRouteFilter, len(filters))
-	for i, f := range filters {
-		out[i].Type = f.Type
-		if f.RequestMirror != nil {
-			out[i].RequestMirror = &gatewayv1.HTTPRequestMirrorFilter{BackendRef: f.RequestMirror.BackendRef}
-		}
-		if f.ExternalAuth != nil {
-			out[i].ExternalAuth = &gatewayv1.HTTPExternalAuthFilter{BackendRef: f.ExternalAuth.BackendRef}
-		}
-	}
-	return out
-}
-
-func grpcFiltersWithRefs(filters []gatewayv1.GRPCRouteFilter) []gatewayv1.GRPCRouteFilter {
-	if len(filters) == 0 {
-		return nil
-	}
-	out := make([]gatewayv1.GRPCRouteFilter, len(filters))
-	for i, f := range filters {
-		out[i].Type = f.Type
-		if f.RequestMirror != nil {
-			out[i].RequestMirror = &gatewayv1.HTTPRequestMirrorFilter{BackendRef: f.RequestMirror.BackendRef}
-		}
-	}
-	return out
 }
 
 // trimNamespace keeps a Namespace's labels, the only thing the evaluator
@@ -130,26 +106,37 @@ func trimNamespace(obj any) (any, error) {
 	return obj, nil
 }
 
-// ParentGateways returns every Gateway a route's parentRefs name, once each.
-func ParentGateways(r *attachment.Route) []types.NamespacedName {
-	var keys []types.NamespacedName
+// trimListenerSet keeps a ListenerSet's spec: its status is the Gateway
+// implementation's, which gatewarden neither reads nor writes.
+func trimListenerSet(obj any) (any, error) {
+	if ls, ok := obj.(*gatewayv1.ListenerSet); ok {
+		ls.ManagedFields = nil
+		ls.Annotations = nil
+		ls.Status = gatewayv1.ListenerSetStatus{}
+	}
+	return obj, nil
+}
+
+// ParentKeys returns every Gateway and ListenerSet a route's parentRefs
+// name, once each.
+func ParentKeys(r *attachment.Route) []attachment.ParentKey {
+	var keys []attachment.ParentKey
 	for i := range r.ParentRefs {
 		ref := attachment.DefaultParentRef(r.Namespace, &r.ParentRefs[i])
-		if ref.IsGateway() && !slices.Contains(keys, ref.Key()) {
+		if ref.Governed() && !slices.Contains(keys, ref.Key()) {
 			keys = append(keys, ref.Key())
 		}
 	}
 	return keys
 }
 
-// ParentGatewayKeys returns the "namespace/name" of every Gateway a route's
-// parentRefs name, the values of IndexParentGateway.
-func ParentGatewayKeys(r *attachment.Route) []string {
-	var keys []string
-	for _, k := range ParentGateways(r) {
-		keys = append(keys, k.String())
+// parentIndexValues are the values of IndexParent for a route.
+func parentIndexValues(r *attachment.Route) []string {
+	var out []string
+	for _, k := range ParentKeys(r) {
+		out = append(out, ParentIndexValue(k))
 	}
-	return keys
+	return out
 }
 
 // BackendNamespaces returns the namespaces other than its own that a route's
@@ -164,27 +151,84 @@ func BackendNamespaces(r *attachment.Route) []string {
 	return out
 }
 
-// IndexRoutes registers IndexParentGateway and IndexBackendNamespace for
-// every route type. It also starts the informers of those types when the
-// cache starts.
-func IndexRoutes(ctx context.Context, indexer client.FieldIndexer, routeTypes []RouteType) error {
-	indexes := map[string]func(*attachment.Route) []string{
-		IndexParentGateway:    ParentGatewayKeys,
-		IndexBackendNamespace: BackendNamespaces,
-	}
+// Index is one field index of the cache.
+type Index struct {
+	Object client.Object
+	Field  string
+	Values client.IndexerFunc
+}
+
+// Indexes are the cache's field indexes: IndexParent and
+// IndexBackendNamespace on every route type, and, when the API server serves
+// ListenerSets, IndexListenerSetGateway and IndexCertificateNamespace.
+func Indexes(routeTypes []attachment.RouteType, listenerSets bool) []Index {
+	var out []Index
 	for _, t := range routeTypes {
-		for name, values := range indexes {
-			err := indexer.IndexField(ctx, t.NewObject(), name, func(o client.Object) []string {
-				r, err := attachment.RouteFor(o)
+		for field, values := range map[string]func(*attachment.Route) []string{
+			IndexParent:           parentIndexValues,
+			IndexBackendNamespace: BackendNamespaces,
+		} {
+			out = append(out, Index{Object: t.NewObject(), Field: field, Values: func(o client.Object) []string {
+				r, err := t.Route(o)
 				if err != nil {
 					return nil
 				}
 				return values(r)
-			})
-			if err != nil {
-				return fmt.Errorf("indexing %s by %s: %w", t.Kind, name, err)
-			}
+			}})
+		}
+	}
+	if listenerSets {
+		out = append(out,
+			Index{Object: &gatewayv1.ListenerSet{}, Field: IndexListenerSetGateway, Values: listenerSetGateway},
+			Index{Object: &gatewayv1.ListenerSet{}, Field: IndexCertificateNamespace, Values: certificateNamespaces},
+		)
+	}
+	return out
+}
+
+// IndexRoutes registers Indexes with the cache. It also starts the
+// informers of those types when the cache starts.
+func IndexRoutes(ctx context.Context, indexer client.FieldIndexer, routeTypes []attachment.RouteType, listenerSets bool) error {
+	for _, ix := range Indexes(routeTypes, listenerSets) {
+		if err := indexer.IndexField(ctx, ix.Object, ix.Field, ix.Values); err != nil {
+			return fmt.Errorf("indexing %T by %s: %w", ix.Object, ix.Field, err)
 		}
 	}
 	return nil
+}
+
+// ListenerSetGatewayValue is how IndexListenerSetGateway writes a Gateway.
+func ListenerSetGatewayValue(namespace, name string) string { return namespace + "/" + name }
+
+func listenerSetGateway(o client.Object) []string {
+	ls, ok := o.(*gatewayv1.ListenerSet)
+	if !ok {
+		return nil
+	}
+	p := attachment.NewListenerSet(ls)
+	if !p.NamesGateway() {
+		return nil
+	}
+	return []string{ListenerSetGatewayValue(p.GatewayRef.Namespace, p.GatewayRef.Name)}
+}
+
+// certificateNamespaces are the other namespaces a ListenerSet's TLS
+// certificateRefs point into.
+func certificateNamespaces(o client.Object) []string {
+	ls, ok := o.(*gatewayv1.ListenerSet)
+	if !ok || ls == nil {
+		return nil
+	}
+	var out []string
+	for _, l := range ls.Spec.Listeners {
+		if l.TLS == nil {
+			continue
+		}
+		for _, ref := range l.TLS.CertificateRefs {
+			if ref.Namespace != nil && string(*ref.Namespace) != ls.Namespace && !slices.Contains(out, string(*ref.Namespace)) {
+				out = append(out, string(*ref.Namespace))
+			}
+		}
+	}
+	return out
 }

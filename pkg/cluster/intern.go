@@ -5,6 +5,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/gatewarden/gatewarden/pkg/attachment"
 )
 
 // With 50,000 routes in the cache, the same few strings are stored over and
@@ -91,54 +93,16 @@ func internCondition(c *metav1.Condition) {
 	c.Type, c.Status, c.Reason, c.Message = intern(c.Type), intern(c.Status), intern(c.Reason), intern(c.Message)
 }
 
-// internRoute interns a route's references and status.
-func internRoute(obj any) {
-	var parents []gatewayv1.ParentReference
-	var status *gatewayv1.RouteStatus
-	var backends []*gatewayv1.BackendObjectReference
-	switch r := obj.(type) {
-	case *gatewayv1.HTTPRoute:
-		parents, status = r.Spec.ParentRefs, &r.Status.RouteStatus
-		for i := range r.Spec.Rules {
-			for j := range r.Spec.Rules[i].BackendRefs {
-				backends = append(backends, &r.Spec.Rules[i].BackendRefs[j].BackendObjectReference)
-			}
-		}
-	case *gatewayv1.GRPCRoute:
-		parents, status = r.Spec.ParentRefs, &r.Status.RouteStatus
-		for i := range r.Spec.Rules {
-			for j := range r.Spec.Rules[i].BackendRefs {
-				backends = append(backends, &r.Spec.Rules[i].BackendRefs[j].BackendObjectReference)
-			}
-		}
-	case *gatewayv1.TLSRoute:
-		parents, status = r.Spec.ParentRefs, &r.Status.RouteStatus
-		backends = backendRefsOf(r.Spec.Rules, func(rule gatewayv1.TLSRouteRule) []gatewayv1.BackendRef { return rule.BackendRefs })
-	case *gatewayv1.TCPRoute:
-		parents, status = r.Spec.ParentRefs, &r.Status.RouteStatus
-		backends = backendRefsOf(r.Spec.Rules, func(rule gatewayv1.TCPRouteRule) []gatewayv1.BackendRef { return rule.BackendRefs })
-	case *gatewayv1.UDPRoute:
-		parents, status = r.Spec.ParentRefs, &r.Status.RouteStatus
-		backends = backendRefsOf(r.Spec.Rules, func(rule gatewayv1.UDPRouteRule) []gatewayv1.BackendRef { return rule.BackendRefs })
-	default:
-		return
+// internRoute interns a route's references, through the Route read from
+// it (which points into the object), and its status.
+func internRoute(r *attachment.Route, status *gatewayv1.RouteStatus) {
+	for i := range r.ParentRefs {
+		internParentRef(&r.ParentRefs[i])
 	}
-	for i := range parents {
-		internParentRef(&parents[i])
+	for _, b := range r.BackendRefs {
+		internBackendRef(b.Ref)
 	}
-	for _, b := range backends {
-		internBackendRef(b)
+	if status != nil {
+		internRouteStatus(status)
 	}
-	internRouteStatus(status)
-}
-
-func backendRefsOf[R any](rules []R, refs func(R) []gatewayv1.BackendRef) []*gatewayv1.BackendObjectReference {
-	var out []*gatewayv1.BackendObjectReference
-	for i := range rules {
-		rs := refs(rules[i])
-		for j := range rs {
-			out = append(out, &rs[j].BackendObjectReference)
-		}
-	}
-	return out
 }

@@ -3,11 +3,14 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -22,8 +25,23 @@ import (
 // missed for at most this long.
 const ConfirmTTL = time.Second
 
-// Reader gathers, for a route, the Gateways it names, its Namespace and the
-// ReferenceGrants of its backends' namespaces.
+// Options say what the API server serves.
+type Options struct {
+	// RouteTypes are the route kinds the API server serves.
+	RouteTypes []attachment.RouteType
+	// GrantV1 says that ReferenceGrant is read in v1; otherwise v1beta1,
+	// which every gateway-api release since v0.6 serves.
+	GrantV1 bool
+	// ListenerSets says that the API server serves ListenerSet (v1).
+	// Without it, a parentRef to a ListenerSet is one whose parent is not
+	// found.
+	ListenerSets bool
+}
+
+// Reader is the one place gatewarden reads the cluster for the evaluator:
+// for a route, the parents it names, its Namespace and the ReferenceGrants
+// of its backends' namespaces; for the webhooks' what-ifs, the routes and
+// ListenerSets a change touches.
 //
 // It reads the cache first: an allow is decided from the cache alone. The
 // cache can lag a write by milliseconds, so before a rejection is reported
@@ -32,24 +50,24 @@ const ConfirmTTL = time.Second
 type Reader struct {
 	Cache client.Reader
 	Live  client.Reader
-	// GrantV1 says that ReferenceGrant is read in v1; otherwise v1beta1,
-	// which every gateway-api release since v0.6 serves.
-	GrantV1 bool
+	Options
 
 	mu       sync.Mutex
 	confirms map[confirmKey]confirmation
 	now      func() time.Time
 
-	// prepared memoizes attachment.NewGateway per Gateway version: parsing
-	// a Gateway's selectors on every admission is most of an admission's
-	// cost.
+	// prepared memoizes attachment.NewGateway and NewListenerSet per object
+	// version: parsing selectors on every admission is most of an
+	// admission's cost.
 	preparedMu sync.Mutex
-	prepared   map[types.UID]preparedGateway
+	prepared   map[types.UID]preparedObject
+
+	tables tableCache
 }
 
-type preparedGateway struct {
+type preparedObject struct {
 	resourceVersion string
-	gateway         *attachment.Gateway
+	object          any
 }
 
 // maxPrepared bounds the memo; past it, the memo starts over.
@@ -70,10 +88,11 @@ type confirmation struct {
 }
 
 // NewReader returns a Reader over the manager's cache and live client.
-func NewReader(cache, live client.Reader, grantV1 bool) *Reader {
+func NewReader(cache, live client.Reader, o Options) *Reader {
 	return &Reader{
-		Cache: cache, Live: live, GrantV1: grantV1, now: time.Now,
-		confirms: map[confirmKey]confirmation{}, prepared: map[types.UID]preparedGateway{},
+		Cache: cache, Live: live, Options: o, now: time.Now,
+		confirms: map[confirmKey]confirmation{}, prepared: map[types.UID]preparedObject{},
+		tables: tableCache{entries: map[types.UID]tableEntry{}},
 	}
 }
 
@@ -81,35 +100,26 @@ func NewReader(cache, live client.Reader, grantV1 bool) *Reader {
 // set, every object is confirmed against the API server.
 func (r *Reader) ObjectsFor(ctx context.Context, route *attachment.Route, live bool) (*attachment.Index, error) {
 	ix := attachment.NewIndex()
-	ns, found, err := get(ctx, r, types.NamespacedName{Name: route.Namespace}, newNamespace, live)
-	if err != nil {
+	if err := r.addNamespace(ctx, ix, route.Namespace, live); err != nil {
 		return nil, err
 	}
-	if found {
-		ix.AddNamespace(ns)
-	}
-	seen := map[types.NamespacedName]bool{}
-	for i := range route.ParentRefs {
-		ref := attachment.DefaultParentRef(route.Namespace, &route.ParentRefs[i])
-		if !ref.IsGateway() || seen[ref.Key()] {
-			continue
-		}
-		seen[ref.Key()] = true
-		gw, found, err := get(ctx, r, ref.Key(), newGateway, live)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			ix.AddPrepared(r.Prepare(gw))
+	grantNamespaces := BackendNamespaces(route)
+	for _, key := range ParentKeys(route) {
+		switch key.Kind {
+		case attachment.KindGateway:
+			if _, err := r.addGateway(ctx, ix, key.NamespacedName(), live); err != nil {
+				return nil, err
+			}
+		case attachment.KindListenerSet:
+			certs, err := r.addListenerSet(ctx, ix, key.NamespacedName(), live)
+			if err != nil {
+				return nil, err
+			}
+			grantNamespaces = append(grantNamespaces, certs...)
 		}
 	}
-	grantNamespaces := map[string]bool{}
-	for _, b := range route.BackendRefs {
-		if b.Ref.Namespace != nil && string(*b.Ref.Namespace) != route.Namespace {
-			grantNamespaces[string(*b.Ref.Namespace)] = true
-		}
-	}
-	for ns := range grantNamespaces {
+	slices.Sort(grantNamespaces)
+	for _, ns := range slices.Compact(grantNamespaces) {
 		grants, err := r.grants(ctx, ns, live)
 		if err != nil {
 			return nil, err
@@ -121,26 +131,103 @@ func (r *Reader) ObjectsFor(ctx context.Context, route *attachment.Route, live b
 	return ix, nil
 }
 
+func (r *Reader) addNamespace(ctx context.Context, ix *attachment.Index, name string, live bool) error {
+	if _, ok := ix.NamespaceLabels(name); ok {
+		return nil
+	}
+	ns, found, err := get(ctx, r, types.NamespacedName{Name: name}, newNamespace, live)
+	if err != nil {
+		return err
+	}
+	if found {
+		ix.AddNamespace(ns)
+	}
+	return nil
+}
+
+// addGateway adds a Gateway, prepared, and returns it (nil when it does not
+// exist).
+func (r *Reader) addGateway(ctx context.Context, ix *attachment.Index, key types.NamespacedName, live bool) (*gatewayv1.Gateway, error) {
+	gw, found, err := get(ctx, r, key, newGateway, live)
+	if err != nil || !found {
+		return nil, err
+	}
+	ix.AddPrepared(r.Prepare(gw))
+	return gw, nil
+}
+
+// addListenerSet adds a ListenerSet, its Gateway with its merged listener
+// table, and its Namespace, and returns the namespaces its certificates are
+// in, whose ReferenceGrants it needs.
+func (r *Reader) addListenerSet(ctx context.Context, ix *attachment.Index, key types.NamespacedName, live bool) ([]string, error) {
+	if !r.ListenerSets {
+		return nil, nil
+	}
+	obj, found, err := get(ctx, r, key, newListenerSet, live)
+	if err != nil || !found {
+		return nil, err
+	}
+	var ls *attachment.ListenerSet
+	if live {
+		// A fresh copy, so that it is judged against the table with what
+		// was read live (its Namespace's labels, its certificates'
+		// grants), not looked up as the table judged it from the cache.
+		ls = attachment.NewListenerSet(obj)
+	} else {
+		ls = r.PrepareListenerSet(obj)
+	}
+	ix.AddPreparedListenerSet(ls)
+	if err := r.addNamespace(ctx, ix, ls.Namespace, live); err != nil {
+		return nil, err
+	}
+	if !ls.NamesGateway() {
+		return nil, nil
+	}
+	gw, err := r.addGateway(ctx, ix, ls.GatewayRef.Key().NamespacedName(), live)
+	if err != nil || gw == nil {
+		return nil, err
+	}
+	t, err := r.Table(ctx, gw)
+	if err != nil {
+		return nil, err
+	}
+	ix.AddTable(t)
+	return certificateNamespaces(obj), nil
+}
+
 // Prepare returns attachment.NewGateway(gw), memoized by the Gateway's UID
 // and resourceVersion. gw must not be modified afterwards.
 func (r *Reader) Prepare(gw *gatewayv1.Gateway) *attachment.Gateway {
-	if gw.UID == "" || gw.ResourceVersion == "" {
-		return attachment.NewGateway(gw)
+	return prepare(r, gw, attachment.NewGateway)
+}
+
+// PrepareListenerSet returns attachment.NewListenerSet(ls), memoized by its
+// UID and resourceVersion. ls must not be modified afterwards.
+func (r *Reader) PrepareListenerSet(ls *gatewayv1.ListenerSet) *attachment.ListenerSet {
+	return prepare(r, ls, attachment.NewListenerSet)
+}
+
+func prepare[O client.Object, P any](r *Reader, obj O, newPrepared func(O) *P) *P {
+	uid, rv := obj.GetUID(), obj.GetResourceVersion()
+	if uid == "" || rv == "" {
+		return newPrepared(obj)
 	}
 	r.preparedMu.Lock()
-	p, ok := r.prepared[gw.UID]
+	p, ok := r.prepared[uid]
 	r.preparedMu.Unlock()
-	if ok && p.resourceVersion == gw.ResourceVersion {
-		return p.gateway
+	if ok && p.resourceVersion == rv {
+		if out, ok := p.object.(*P); ok {
+			return out
+		}
 	}
-	g := attachment.NewGateway(gw)
+	out := newPrepared(obj)
 	r.preparedMu.Lock()
 	defer r.preparedMu.Unlock()
 	if len(r.prepared) >= maxPrepared {
 		clear(r.prepared)
 	}
-	r.prepared[gw.UID] = preparedGateway{resourceVersion: gw.ResourceVersion, gateway: g}
-	return g
+	r.prepared[uid] = preparedObject{resourceVersion: rv, object: out}
+	return out
 }
 
 // Gateway reads one Gateway, from the cache or confirmed live. It returns nil
@@ -150,6 +237,17 @@ func (r *Reader) Gateway(ctx context.Context, key types.NamespacedName, live boo
 	return gw, err
 }
 
+// ListenerSet reads one ListenerSet, from the cache or confirmed live. It
+// returns nil when it does not exist, or when the API server serves no
+// ListenerSets.
+func (r *Reader) ListenerSet(ctx context.Context, key types.NamespacedName, live bool) (*gatewayv1.ListenerSet, error) {
+	if !r.ListenerSets {
+		return nil, nil
+	}
+	ls, _, err := get(ctx, r, key, newListenerSet, live)
+	return ls, err
+}
+
 // Namespace reads one Namespace, from the cache or confirmed live. It returns
 // nil when the Namespace does not exist.
 func (r *Reader) Namespace(ctx context.Context, name string, live bool) (*corev1.Namespace, error) {
@@ -157,8 +255,9 @@ func (r *Reader) Namespace(ctx context.Context, name string, live bool) (*corev1
 	return ns, err
 }
 
-func newGateway() *gatewayv1.Gateway  { return &gatewayv1.Gateway{} }
-func newNamespace() *corev1.Namespace { return &corev1.Namespace{} }
+func newGateway() *gatewayv1.Gateway         { return &gatewayv1.Gateway{} }
+func newListenerSet() *gatewayv1.ListenerSet { return &gatewayv1.ListenerSet{} }
+func newNamespace() *corev1.Namespace        { return &corev1.Namespace{} }
 
 // get reads an object from the cache; on a miss, or when live is set, it
 // confirms with the API server. It returns false when the object does not
@@ -238,11 +337,11 @@ func (r *Reader) listGrants(ctx context.Context, reader client.Reader, namespace
 			out = append(out, (*gatewayv1.ReferenceGrant)(&list.Items[i]))
 		}
 	}
-	version := ""
+	var version strings.Builder
 	for _, g := range out {
-		version += g.Name + "@" + g.ResourceVersion + ","
+		version.WriteString(g.Name + "@" + g.ResourceVersion + ",")
 	}
-	return out, version, nil
+	return out, version.String(), nil
 }
 
 func (r *Reader) confirmed(k confirmKey) (confirmation, bool) {
@@ -268,4 +367,34 @@ func (r *Reader) confirm(k confirmKey, c confirmation) {
 	}
 	c.expires = now.Add(ConfirmTTL)
 	r.confirms[k] = c
+}
+
+// Lookup returns the cache's answers to what judging a ListenerSet reads:
+// Namespace labels and ReferenceGrants. A read the cache cannot answer is a
+// Namespace without labels and no grants: a ListenerSet admits less, and the
+// live confirmation before any denial reads again.
+func (r *Reader) Lookup(ctx context.Context) attachment.Lookup {
+	return cacheLookup{ctx: ctx, r: r}
+}
+
+// cacheLookup answers within one admission or reconcile, hence its context.
+type cacheLookup struct {
+	ctx context.Context
+	r   *Reader
+}
+
+func (l cacheLookup) NamespaceLabels(name string) (labels.Set, bool) {
+	ns, found, err := get(l.ctx, l.r, types.NamespacedName{Name: name}, newNamespace, false)
+	if err != nil || !found {
+		return nil, false
+	}
+	return attachment.NamespaceLabels(name, ns.Labels), true
+}
+
+func (l cacheLookup) ReferenceGrants(namespace string) []*gatewayv1.ReferenceGrant {
+	grants, _, err := l.r.listGrants(l.ctx, l.r.Cache, namespace)
+	if err != nil {
+		return nil
+	}
+	return grants
 }

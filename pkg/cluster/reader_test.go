@@ -66,7 +66,7 @@ func TestObjectsForLiveSeesWhatTheCacheMissed(t *testing.T) {
 	fresh := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "careers", ResourceVersion: "2", Labels: map[string]string{"access": "true"}}}
 	cache := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(sharedGateway(), stale).Build()
 	live, reads := countingLive(t, sharedGateway(), fresh)
-	r := NewReader(cache, live, true)
+	r := NewReader(cache, live, Options{GrantV1: true})
 	ctx := context.Background()
 
 	objs, err := r.ObjectsFor(ctx, careersRoute(), false)
@@ -92,7 +92,7 @@ func TestObjectsForLiveSeesWhatTheCacheMissed(t *testing.T) {
 func TestObjectsForCacheMissReadsLive(t *testing.T) {
 	cache := fake.NewClientBuilder().WithScheme(scheme(t)).Build()
 	live, reads := countingLive(t, sharedGateway())
-	r := NewReader(cache, live, true)
+	r := NewReader(cache, live, Options{GrantV1: true})
 	objs, err := r.ObjectsFor(context.Background(), careersRoute(), false)
 	require.NoError(t, err)
 	assert.NotNil(t, objs.Gateway(types.NamespacedName{Namespace: "infra-ns", Name: "shared-gateway"}),
@@ -105,7 +105,7 @@ func TestObjectsForCacheMissReadsLive(t *testing.T) {
 }
 
 func TestPrepareIsMemoizedByResourceVersion(t *testing.T) {
-	r := NewReader(nil, nil, true)
+	r := NewReader(nil, nil, Options{GrantV1: true})
 	gw := sharedGateway()
 	gw.ResourceVersion = "1"
 	first := r.Prepare(gw)

@@ -12,52 +12,23 @@ import (
 	"github.com/gatewarden/gatewarden/pkg/attachment"
 )
 
-// RouteType is one route kind as the cluster serves it.
-type RouteType struct {
-	Kind gatewayv1.Kind
-	// Resource is the plural resource name, as webhook rules name it.
-	Resource  string
-	NewObject func() client.Object
-	NewList   func() client.ObjectList
-}
-
-// GroupVersionKind of the v1 type gatewarden reads.
-func (t RouteType) GroupVersionKind() schema.GroupVersionKind { return GatewayAPIv1(string(t.Kind)) }
-
 // GatewayAPIv1 is the v1 GroupVersionKind of a Gateway API kind.
 func GatewayAPIv1(kind string) schema.GroupVersionKind {
 	return schema.GroupVersionKind{Group: gatewayv1.GroupName, Version: "v1", Kind: kind}
 }
 
-// RouteTypes are every route kind gatewarden evaluates, all in their v1
-// version (gateway-api v1.6 serves TLSRoute, TCPRoute and UDPRoute as v1).
-var RouteTypes = []RouteType{
-	{Kind: attachment.KindHTTPRoute, Resource: "httproutes",
-		NewObject: func() client.Object { return &gatewayv1.HTTPRoute{} }, NewList: func() client.ObjectList { return &gatewayv1.HTTPRouteList{} }},
-	{Kind: attachment.KindGRPCRoute, Resource: "grpcroutes",
-		NewObject: func() client.Object { return &gatewayv1.GRPCRoute{} }, NewList: func() client.ObjectList { return &gatewayv1.GRPCRouteList{} }},
-	{Kind: attachment.KindTLSRoute, Resource: "tlsroutes",
-		NewObject: func() client.Object { return &gatewayv1.TLSRoute{} }, NewList: func() client.ObjectList { return &gatewayv1.TLSRouteList{} }},
-	{Kind: attachment.KindTCPRoute, Resource: "tcproutes",
-		NewObject: func() client.Object { return &gatewayv1.TCPRoute{} }, NewList: func() client.ObjectList { return &gatewayv1.TCPRouteList{} }},
-	{Kind: attachment.KindUDPRoute, Resource: "udproutes",
-		NewObject: func() client.Object { return &gatewayv1.UDPRoute{} }, NewList: func() client.ObjectList { return &gatewayv1.UDPRouteList{} }},
-}
-
 // ServedRouteTypes returns the route types whose v1 version the API server
 // serves. A route CRD that is missing, or too old to serve v1, is left out:
 // the server starts without it.
-func ServedRouteTypes(mapper meta.RESTMapper) ([]RouteType, error) {
-	var served []RouteType
-	for _, t := range RouteTypes {
-		gvk := t.GroupVersionKind()
-		_, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		switch {
-		case err == nil:
+func ServedRouteTypes(mapper meta.RESTMapper) ([]attachment.RouteType, error) {
+	var served []attachment.RouteType
+	for _, t := range attachment.RouteTypes {
+		ok, err := Served(mapper, GatewayAPIv1(string(t.Kind)))
+		if err != nil {
+			return nil, fmt.Errorf("looking up %s: %w", t.Kind, err)
+		}
+		if ok {
 			served = append(served, t)
-		case meta.IsNoMatchError(err):
-		default:
-			return nil, fmt.Errorf("looking up %s: %w", gvk, err)
 		}
 	}
 	return served, nil

@@ -14,12 +14,13 @@ import (
 )
 
 var (
-	// AdmissionDecisions counts admissions of routes by kind, verdict and the
-	// Gateway API reason of the first parentRef that was not accepted
-	// ("Accepted" when all were).
+	// AdmissionDecisions counts admissions of routes and ListenerSets by
+	// kind, verdict and the Gateway API reason of the first parentRef that
+	// was not accepted ("Accepted" when all were), or of a ListenerSet's
+	// Accepted condition.
 	AdmissionDecisions = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gatewarden_admission_decisions_total",
-		Help: "Admissions of routes, by route kind, verdict (allow, warn, deny) and reason.",
+		Help: "Admissions of routes and ListenerSets, by kind, verdict (allow, warn, deny) and reason.",
 	}, []string{"kind", "verdict", "reason"})
 
 	// EvaluationDuration is the time an admission took to decide, reads
@@ -30,20 +31,21 @@ var (
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"kind"})
 
-	// Routes is the number of parentRefs to each Gateway by whether the
-	// Gateway accepts them, as the status reconciler last evaluated them.
+	// Routes is the number of route parentRefs to each parent (a Gateway or
+	// a ListenerSet) by whether it accepts them, as the status reconciler
+	// last evaluated them.
 	Routes = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "gatewarden_routes",
-		Help: "Route parentRefs per Gateway, by accepted (True, False) and reason, as last evaluated by the status reconciler.",
-	}, []string{"gateway_namespace", "gateway", "accepted", "reason"})
+		Help: "Route parentRefs per parent (Gateway or ListenerSet), by accepted (True, False) and reason, as last evaluated by the status reconciler.",
+	}, []string{"parent_kind", "parent_namespace", "parent", "accepted", "reason"})
 )
 
 func init() {
 	ctrlmetrics.Registry.MustRegister(AdmissionDecisions, EvaluationDuration, Routes)
 }
 
-// ObserveAdmission records one route admission.
+// ObserveAdmission records one route or ListenerSet admission.
 func ObserveAdmission(kind gatewayv1.Kind, d attachment.Decision, elapsed time.Duration) {
-	AdmissionDecisions.WithLabelValues(string(kind), string(d.Verdict), string(d.Reason)).Inc()
+	AdmissionDecisions.WithLabelValues(string(kind), string(d.Verdict), d.Reason).Inc()
 	EvaluationDuration.WithLabelValues(string(kind)).Observe(elapsed.Seconds())
 }

@@ -16,7 +16,8 @@ import (
 const maxParents = 32
 
 // Desired computes gatewarden's own status.parents entries for a route: one
-// per parentRef to a governed Gateway (known, and not annotated off), with
+// per parentRef to a governed parent (a Gateway, or a ListenerSet whose
+// Gateway is known, and that Gateway not annotated off), with
 // the parentRef as the route spells it, Accepted with the evaluator's reason
 // and message, and ResolvedRefs for its backendRef problems. Conditions keep
 // their lastTransitionTime from current when their status is unchanged.
@@ -38,7 +39,7 @@ func Desired(route *attachment.Route, res attachment.RouteResult, controller gat
 	var out []gatewayv1.RouteParentStatus
 	for i := range res.Parents {
 		p := &res.Parents[i]
-		if p.Gateway == nil || p.Gateway.Enforcement == attachment.ModeOff {
+		if !p.Governor().Governed() {
 			continue
 		}
 		ref := route.ParentRefs[p.Index]

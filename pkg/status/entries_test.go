@@ -55,15 +55,17 @@ func TestMergeRespectsTheAPILimit(t *testing.T) {
 }
 
 func TestDesired(t *testing.T) {
-	gw := &attachment.Gateway{Namespace: "infra", Name: "gw"}
-	off := &attachment.Gateway{Namespace: "infra", Name: "off", Enforcement: attachment.ModeOff}
+	gw := &attachment.Gateway{Parent: attachment.Parent{ParentKey: attachment.GatewayKey("infra", "gw")}}
+	gw.Gateway = gw
+	off := &attachment.Gateway{Parent: attachment.Parent{ParentKey: attachment.GatewayKey("infra", "off")}, Enforcement: attachment.ModeOff}
+	off.Gateway = off
 	route := &attachment.Route{Kind: attachment.KindHTTPRoute, Namespace: "app", Name: "r",
 		ParentRefs: []gatewayv1.ParentReference{ref("gw"), ref("missing"), ref("off"), ref("gw")}}
 	res := attachment.RouteResult{Parents: []attachment.ParentResult{
-		{Index: 0, Accepted: metav1.ConditionFalse, Reason: gatewayv1.RouteReasonNotAllowedByListeners, Message: "why", Gateway: gw},
+		{Index: 0, Accepted: metav1.ConditionFalse, Reason: gatewayv1.RouteReasonNotAllowedByListeners, Message: "why", Parent: &gw.Parent},
 		{Index: 1, Accepted: metav1.ConditionUnknown, Reason: gatewayv1.RouteReasonPending},
-		{Index: 2, Accepted: metav1.ConditionFalse, Gateway: off},
-		{Index: 3, Accepted: metav1.ConditionFalse, Reason: gatewayv1.RouteReasonNotAllowedByListeners, Message: "why", Gateway: gw},
+		{Index: 2, Accepted: metav1.ConditionFalse, Parent: &off.Parent},
+		{Index: 3, Accepted: metav1.ConditionFalse, Reason: gatewayv1.RouteReasonNotAllowedByListeners, Message: "why", Parent: &gw.Parent},
 	}}
 	then := metav1.NewTime(time.Unix(1000, 0))
 	now := metav1.NewTime(time.Unix(2000, 0))

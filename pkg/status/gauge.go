@@ -14,21 +14,21 @@ import (
 // evaluation moves it from the old series to the new ones.
 type routeGauge struct {
 	mu     sync.Mutex
-	series map[string][][4]string
+	series map[string][][5]string
 }
 
 func newRouteGauge() *routeGauge {
-	return &routeGauge{series: map[string][][4]string{}}
+	return &routeGauge{series: map[string][][5]string{}}
 }
 
 func (g *routeGauge) set(route string, res attachment.RouteResult) {
-	var now [][4]string
+	var now [][5]string
 	for i := range res.Parents {
 		p := &res.Parents[i]
 		if p.Accepted == metav1.ConditionUnknown {
 			continue
 		}
-		now = append(now, [4]string{p.Ref.Namespace, p.Ref.Name, string(p.Accepted), string(p.Reason)})
+		now = append(now, [5]string{string(p.Ref.Kind), p.Ref.Namespace, p.Ref.Name, string(p.Accepted), string(p.Reason)})
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -47,7 +47,7 @@ func (g *routeGauge) forget(route string) {
 	delete(g.series, route)
 }
 
-func (g *routeGauge) move(from, to [][4]string) {
+func (g *routeGauge) move(from, to [][5]string) {
 	for _, s := range from {
 		metrics.Routes.WithLabelValues(s[:]...).Dec()
 	}

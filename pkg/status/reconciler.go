@@ -45,10 +45,13 @@ const (
 // Options configure the reconcilers of every route kind.
 type Options struct {
 	Reader         *cluster.Reader
-	RouteTypes     []cluster.RouteType
+	RouteTypes     []attachment.RouteType
 	ControllerName gatewayv1.GatewayController
 	// GrantV1 says which ReferenceGrant version to watch.
 	GrantV1 bool
+	// ListenerSets says that the API server serves ListenerSets, so that
+	// routes are re-evaluated when one changes.
+	ListenerSets bool
 	// MaxConcurrentReconciles per route kind.
 	MaxConcurrentReconciles int
 }
@@ -73,7 +76,7 @@ func SetupWithManager(mgr ctrl.Manager, o Options) error {
 type Reconciler struct {
 	Client         client.Client
 	Reader         *cluster.Reader
-	Type           cluster.RouteType
+	Type           attachment.RouteType
 	ControllerName gatewayv1.GatewayController
 	Recorder       events.EventRecorder
 
@@ -90,18 +93,22 @@ func (r *Reconciler) setupWithManager(mgr ctrl.Manager, o Options) error {
 	if workers < 1 {
 		workers = 4
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named(string(r.Type.Kind)+"-status").
 		For(r.Type.NewObject()).
 		// A Gateway's status is written often by its implementation; only
 		// its spec and its enforcement annotation matter here.
 		Watches(&gatewayv1.Gateway{}, handler.EnqueueRequestsFromMapFunc(r.routesOfGateway),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.routesInNamespace),
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.routesOfNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		Watches(grant, handler.EnqueueRequestsFromMapFunc(r.routesForGrant)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
-		Complete(r)
+		Watches(grant, handler.EnqueueRequestsFromMapFunc(r.routesForGrant))
+	if o.ListenerSets {
+		// Its status is the implementation's; its spec is what matters.
+		b = b.Watches(&gatewayv1.ListenerSet{}, handler.EnqueueRequestsFromMapFunc(r.routesOfListenerSet),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	}
+	return b.WithOptions(controller.Options{MaxConcurrentReconciles: workers}).Complete(r)
 }
 
 // Reconcile evaluates one route and writes gatewarden's entries when they
@@ -116,7 +123,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 		return reconcile.Result{}, err
 	}
-	route, err := attachment.RouteFor(obj)
+	route, err := r.Type.Route(obj)
 	if err != nil {
 		return reconcile.Result{}, reconcile.TerminalError(err)
 	}
@@ -127,14 +134,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	res := attachment.Evaluate(route, objs)
 	r.gauge.set(key, res)
 
-	st := routeStatus(obj)
+	st := r.Type.Status(obj)
 	now := metav1.NewTime(r.now().Truncate(time.Second))
 	own := Desired(route, res, r.ControllerName, obj.GetGeneration(), st.Parents, now)
 	merged, changed := Merge(st.Parents, own, r.ControllerName)
 	if !changed {
 		return reconcile.Result{}, nil
 	}
-	transitions := r.transitions(st.Parents, own)
+	transitions := r.transitions(route.Namespace, st.Parents, own)
 
 	orig := obj.DeepCopyObject().(client.Object)
 	st.Parents = merged
@@ -165,7 +172,7 @@ type transition struct {
 // transitions compares gatewarden's previous Accepted conditions with the
 // new ones. A route seen for the first time has no transition: starting
 // gatewarden must not flood the cluster with events.
-func (r *Reconciler) transitions(current, own []gatewayv1.RouteParentStatus) []transition {
+func (r *Reconciler) transitions(namespace string, current, own []gatewayv1.RouteParentStatus) []transition {
 	var out []transition
 	for i := range own {
 		was := Accepted(current, r.ControllerName, &own[i].ParentRef)
@@ -173,55 +180,90 @@ func (r *Reconciler) transitions(current, own []gatewayv1.RouteParentStatus) []t
 		if was == nil || now == nil || was.Status == now.Status {
 			continue
 		}
-		gw := parentName(&own[i].ParentRef)
+		parent := attachment.DefaultParentRef(namespace, &own[i].ParentRef).Key()
 		switch now.Status {
 		case metav1.ConditionTrue:
-			out = append(out, transition{corev1.EventTypeNormal, ReasonAttached, fmt.Sprintf("Attached to Gateway %s: %s", gw, now.Message)})
+			out = append(out, transition{corev1.EventTypeNormal, ReasonAttached, fmt.Sprintf("Attached to %s: %s", parent, now.Message)})
 		case metav1.ConditionFalse:
-			out = append(out, transition{corev1.EventTypeWarning, ReasonDetached, fmt.Sprintf("Detached from Gateway %s (%s): %s", gw, now.Reason, now.Message)})
+			out = append(out, transition{corev1.EventTypeWarning, ReasonDetached, fmt.Sprintf("Detached from %s (%s): %s", parent, now.Reason, now.Message)})
 		}
 	}
 	return out
 }
 
-func parentName(ref *gatewayv1.ParentReference) string {
-	if ref.Namespace != nil {
-		return string(*ref.Namespace) + "/" + string(ref.Name)
-	}
-	return string(ref.Name)
-}
-
-// routeStatus returns the status of any route kind.
-func routeStatus(obj client.Object) *gatewayv1.RouteStatus {
-	switch r := obj.(type) {
-	case *gatewayv1.HTTPRoute:
-		return &r.Status.RouteStatus
-	case *gatewayv1.GRPCRoute:
-		return &r.Status.RouteStatus
-	case *gatewayv1.TLSRoute:
-		return &r.Status.RouteStatus
-	case *gatewayv1.TCPRoute:
-		return &r.Status.RouteStatus
-	case *gatewayv1.UDPRoute:
-		return &r.Status.RouteStatus
-	}
-	return &gatewayv1.RouteStatus{}
-}
-
-// routesOfGateway maps a Gateway to the routes that name it, through the
-// cache index of parentRefs.
+// routesOfGateway maps a Gateway to the routes that name it, and those that
+// name its ListenerSets, through the cache's indexes.
 func (r *Reconciler) routesOfGateway(ctx context.Context, gw client.Object) []reconcile.Request {
-	key := types.NamespacedName{Namespace: gw.GetNamespace(), Name: gw.GetName()}
-	return r.list(ctx, client.MatchingFields{cluster.IndexParentGateway: key.String()})
+	out := r.list(ctx, client.MatchingFields{cluster.IndexParent: cluster.ParentIndexValue(attachment.GatewayKey(gw.GetNamespace(), gw.GetName()))})
+	return append(out, r.routesOfListenerSetsOf(ctx, types.NamespacedName{Namespace: gw.GetNamespace(), Name: gw.GetName()})...)
 }
 
-// routesInNamespace maps a relabelled Namespace to the routes in it.
-func (r *Reconciler) routesInNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
-	return r.list(ctx, client.InNamespace(ns.GetName()))
+// routesOfListenerSet maps a ListenerSet to the routes of every ListenerSet
+// of its Gateway: a change to one can make another's listeners conflict,
+// or stop conflicting. Called for the old and the new object of an update,
+// it covers the Gateway a ListenerSet leaves and the one it joins.
+func (r *Reconciler) routesOfListenerSet(ctx context.Context, obj client.Object) []reconcile.Request {
+	ls, ok := obj.(*gatewayv1.ListenerSet)
+	if !ok {
+		return nil
+	}
+	p := attachment.NewListenerSet(ls)
+	out := r.list(ctx, client.MatchingFields{cluster.IndexParent: cluster.ParentIndexValue(p.ParentKey)})
+	if p.NamesGateway() {
+		out = append(out, r.routesOfListenerSetsOf(ctx, p.GatewayRef.Key().NamespacedName())...)
+	}
+	return out
+}
+
+// routesOfListenerSetsOf lists the routes attached to the ListenerSets of a
+// Gateway.
+func (r *Reconciler) routesOfListenerSetsOf(ctx context.Context, gateway types.NamespacedName) []reconcile.Request {
+	sets, err := r.Reader.ListenerSetsOf(ctx, gateway)
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "Listing the ListenerSets of a Gateway to re-evaluate their routes", "gateway", gateway)
+		return nil
+	}
+	var out []reconcile.Request
+	for _, ls := range sets {
+		out = append(out, r.list(ctx, client.MatchingFields{cluster.IndexParent: cluster.ParentIndexValue(ls.ParentKey)})...)
+	}
+	return out
+}
+
+// routesOfNamespace maps a relabelled Namespace to the routes in it, and to
+// the routes of the Gateways its ListenerSets attach to: its labels decide
+// whether they are accepted, and with them whose listeners conflict.
+func (r *Reconciler) routesOfNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
+	out := r.list(ctx, client.InNamespace(ns.GetName()))
+	sets, err := r.Reader.ListenerSetsIn(ctx, ns.GetName())
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "Listing the ListenerSets of a Namespace to re-evaluate their routes", "namespace", ns.GetName())
+		return out
+	}
+	return append(out, r.routesOfGateways(ctx, sets)...)
+}
+
+// routesOfGateways lists the routes attached to every ListenerSet of the
+// Gateways the given ListenerSets name.
+func (r *Reconciler) routesOfGateways(ctx context.Context, sets []*attachment.ListenerSet) []reconcile.Request {
+	var out []reconcile.Request
+	seen := map[types.NamespacedName]bool{}
+	for _, ls := range sets {
+		if !ls.NamesGateway() {
+			continue
+		}
+		gw := ls.GatewayRef.Key().NamespacedName()
+		if !seen[gw] {
+			seen[gw] = true
+			out = append(out, r.routesOfListenerSetsOf(ctx, gw)...)
+		}
+	}
+	return out
 }
 
 // routesForGrant maps a ReferenceGrant to the routes it could cover: those
-// with a backendRef into its namespace, from a namespace it names.
+// with a backendRef into its namespace, from a namespace it names, and those
+// of the Gateways of ListenerSets with a certificate in its namespace.
 func (r *Reconciler) routesForGrant(ctx context.Context, obj client.Object) []reconcile.Request {
 	var from []gatewayv1.ReferenceGrantFrom
 	switch g := obj.(type) {
@@ -239,7 +281,12 @@ func (r *Reconciler) routesForGrant(ctx context.Context, obj client.Object) []re
 			}
 		}
 	}
-	return out
+	sets, err := r.Reader.ListenerSetsWithCertificatesIn(ctx, obj.GetNamespace())
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "Listing the ListenerSets a ReferenceGrant covers", "namespace", obj.GetNamespace())
+		return out
+	}
+	return append(out, r.routesOfGateways(ctx, sets)...)
 }
 
 func (r *Reconciler) list(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
