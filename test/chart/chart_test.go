@@ -72,6 +72,7 @@ var wantWebhooks = []wantWebhook{
 	{"tlsroutes.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-tlsroute", gatewayAPIGroup, "tlsroutes", createUpdate, admissionregistrationv1.NamespacedScope},
 	{"tcproutes.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-tcproute", gatewayAPIGroup, "tcproutes", createUpdate, admissionregistrationv1.NamespacedScope},
 	{"udproutes.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-udproute", gatewayAPIGroup, "udproutes", createUpdate, admissionregistrationv1.NamespacedScope},
+	{"listenersets.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-listenerset", gatewayAPIGroup, "listenersets", createUpdateDelete, admissionregistrationv1.NamespacedScope},
 	{"gateways.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-gateway", gatewayAPIGroup, "gateways", createUpdateDelete, admissionregistrationv1.NamespacedScope},
 	{"namespaces.gatewarden.dev", "/validate--v1-namespace", "", "namespaces", createUpdate, admissionregistrationv1.ClusterScope},
 }
@@ -311,7 +312,7 @@ func TestChartWebhookConfiguration(t *testing.T) {
 	})
 
 	t.Run("disabled kinds", func(t *testing.T) {
-		objs := renderChart(t, namespace, "webhook.kinds.namespaces=false", "webhook.kinds.udproutes=false")
+		objs := renderChart(t, namespace, "webhook.kinds.namespaces=false", "webhook.kinds.udproutes=false", "webhook.kinds.listenersets=false")
 		vwc := mustFind[admissionregistrationv1.ValidatingWebhookConfiguration](t, objs, "ValidatingWebhookConfiguration", fullname)
 		var names []string
 		for _, wh := range vwc.Webhooks {
@@ -393,6 +394,7 @@ func TestChartDeployment(t *testing.T) {
 				"--metrics-bind-address=:8080",
 				"--health-probe-bind-address=:8081",
 				"--route-enforcement=deny",
+				"--listenerset-enforcement=deny",
 				"--namespace-enforcement=warn",
 				"--gateway-enforcement=warn",
 				"--status=true",
@@ -492,8 +494,8 @@ func TestChartArgs(t *testing.T) {
 		},
 		{
 			name: "enforcement modes",
-			set:  []string{"enforcement.routes=warn", "enforcement.namespaces=deny", "enforcement.gateways=off"},
-			want: []string{"--route-enforcement=warn", "--namespace-enforcement=deny", "--gateway-enforcement=off"},
+			set:  []string{"enforcement.routes=warn", "enforcement.listenerSets=warn", "enforcement.namespaces=deny", "enforcement.gateways=off"},
+			want: []string{"--route-enforcement=warn", "--listenerset-enforcement=warn", "--namespace-enforcement=deny", "--gateway-enforcement=off"},
 		},
 		{
 			name: "unquoted off (YAML false) means off",
@@ -612,7 +614,7 @@ func rulesOf(t *testing.T, objs []*unstructured.Unstructured, kind, name string)
 
 var (
 	readRules = []rbacv1.PolicyRule{
-		{APIGroups: []string{gatewayAPIGroup}, Resources: []string{"gateways", "httproutes", "grpcroutes", "tlsroutes", "tcproutes", "udproutes", "referencegrants"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{gatewayAPIGroup}, Resources: []string{"gateways", "listenersets", "httproutes", "grpcroutes", "tlsroutes", "tcproutes", "udproutes", "referencegrants"}, Verbs: []string{"get", "list", "watch"}},
 		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "list", "watch"}},
 	}
 	statusRule = rbacv1.PolicyRule{APIGroups: []string{gatewayAPIGroup}, Resources: []string{"httproutes/status", "grpcroutes/status", "tlsroutes/status", "tcproutes/status", "udproutes/status"}, Verbs: []string{"patch", "update"}}

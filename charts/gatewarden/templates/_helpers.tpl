@@ -141,6 +141,7 @@ must meet the same guard (the validator ignores writes that keep the labels).
   (dict "key" "tlsroutes" "group" $gw "resources" (list "tlsroutes") "path" "/validate-gateway-networking-k8s-io-v1-tlsroute" "operations" $createUpdate "scope" "Namespaced")
   (dict "key" "tcproutes" "group" $gw "resources" (list "tcproutes") "path" "/validate-gateway-networking-k8s-io-v1-tcproute" "operations" $createUpdate "scope" "Namespaced")
   (dict "key" "udproutes" "group" $gw "resources" (list "udproutes") "path" "/validate-gateway-networking-k8s-io-v1-udproute" "operations" $createUpdate "scope" "Namespaced")
+  (dict "key" "listenersets" "group" $gw "resources" (list "listenersets") "path" "/validate-gateway-networking-k8s-io-v1-listenerset" "operations" (list "CREATE" "UPDATE" "DELETE") "scope" "Namespaced")
   (dict "key" "gateways" "group" $gw "resources" (list "gateways") "path" "/validate-gateway-networking-k8s-io-v1-gateway" "operations" (list "CREATE" "UPDATE" "DELETE") "scope" "Namespaced")
   (dict "key" "namespaces" "group" "" "resources" (list "namespaces" "namespaces/status" "namespaces/finalize") "path" "/validate--v1-namespace" "operations" $createUpdate "scope" "Cluster")
   | toJson }}
