@@ -92,6 +92,11 @@ func TestFuzzAdmissionReviewSeeds(t *testing.T) {
 		{seed: "namespace-grant-by-approver", handler: "namespace", allowed: true},
 		{seed: "namespace-removes-label", handler: "namespace", code: http.StatusForbidden, message: "- HTTPRoute careers/careers from Gateway infra-ns/shared-gateway"},
 		{seed: "namespace-delete", handler: "namespace", allowed: true},
+		{seed: "listenerset-create-denied", handler: "listenerset", code: http.StatusForbidden,
+			message: `spec.parentRef: Gateway infra-ns/shared-gateway accepts ListenerSets only from its own namespace "infra-ns".`},
+		{seed: "listenerset-create-conflict", handler: "listenerset", allowed: true,
+			warning: `spec.listeners[1]: listener "dup" conflicts with Gateway infra-ns/shared-gateway listener "http" (HostnameConflict)`},
+		{seed: "listenerset-delete", handler: "listenerset", allowed: true},
 		{seed: "gateway-update-drops-selector", handler: "gateway", code: http.StatusForbidden, message: "- HTTPRoute careers/careers from Gateway infra-ns/shared-gateway"},
 		{seed: "gateway-delete", handler: "gateway", allowed: true, warning: "- HTTPRoute careers/careers from Gateway infra-ns/shared-gateway"},
 	} {
@@ -206,10 +211,10 @@ func checkAdmissionAnswer(t *testing.T, h fuzzHandler, body []byte) *admissionv1
 }
 
 // fuzzHandlers builds the admission handlers of a route, a Namespace with
-// and without approvers, and a Gateway, over a fake cluster: infra-ns holds
-// shared-gateway, whose listener admits namespaces labelled
-// shared-gateway-access=true; careers is labelled and has a route attached,
-// hr is not.
+// and without approvers, a ListenerSet and a Gateway, over a fake cluster:
+// infra-ns holds shared-gateway, whose listener admits namespaces labelled
+// shared-gateway-access=true and which admits ListenerSets from infra-ns;
+// careers is labelled and has a route attached, hr is not.
 func fuzzHandlers(tb testing.TB) []fuzzHandler {
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, gatewayv1.Install, gatewayv1beta1.Install} {
@@ -229,7 +234,7 @@ func fuzzHandlers(tb testing.TB) []fuzzHandler {
 			ObjectMeta: metav1.ObjectMeta{Namespace: "infra-ns", Name: "shared-gateway"},
 			Spec: gatewayv1.GatewaySpec{GatewayClassName: "example", Listeners: []gatewayv1.Listener{
 				{Name: "http", Port: 80, Protocol: gatewayv1.HTTPProtocolType, Hostname: ptr.To(gatewayv1.Hostname("*.example.com")), AllowedRoutes: selector},
-			}},
+			}, AllowedListeners: &gatewayv1.AllowedListeners{Namespaces: &gatewayv1.ListenerNamespaces{From: ptr.To(gatewayv1.NamespacesFromSame)}}},
 		},
 		&gatewayv1.HTTPRoute{
 			ObjectMeta: metav1.ObjectMeta{Namespace: "careers", Name: "careers"},
@@ -250,6 +255,8 @@ func fuzzHandlers(tb testing.TB) []fuzzHandler {
 			webhook: admission.WithValidator[*corev1.Namespace](scheme, &NamespaceValidator{Reader: reader, Mode: attachment.ModeDeny, Approvers: approvers})},
 		{name: "namespace-unguarded", path: "/validate--v1-namespace",
 			webhook: admission.WithValidator[*corev1.Namespace](scheme, &NamespaceValidator{Reader: reader, Mode: attachment.ModeWarn})},
+		{name: "listenerset", path: "/validate-gateway-networking-k8s-io-v1-listenerset",
+			webhook: admission.WithValidator[*gatewayv1.ListenerSet](scheme, &ListenerSetValidator{Reader: reader, Mode: attachment.ModeDeny})},
 		{name: "gateway", path: "/validate-gateway-networking-k8s-io-v1-gateway",
 			webhook: admission.WithValidator[*gatewayv1.Gateway](scheme, &GatewayValidator{Reader: reader, Mode: attachment.ModeDeny})},
 	}
