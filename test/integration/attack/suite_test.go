@@ -66,7 +66,7 @@ const (
 
 	// tenantRole is what a tenant may do in its own namespace: edit the
 	// Namespace object itself (a RoleBinding in namespace X covers the
-	// Namespace X) and manage routes and their status.
+	// Namespace X) and manage routes, their status, and ListenerSets.
 	tenantRole = "attack-tenant"
 	// namespaceCreatorRole lets every tenant create Namespaces, as
 	// self-service platforms do.
@@ -89,7 +89,7 @@ func grantRBAC(ctx context.Context, c client.Client) error {
 			ObjectMeta: metav1.ObjectMeta{Name: tenantRole},
 			Rules: []rbacv1.PolicyRule{
 				{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get", "update", "patch"}},
-				{APIGroups: []string{gatewayAPIGroup}, Resources: []string{"httproutes", "grpcroutes"}, Verbs: rw},
+				{APIGroups: []string{gatewayAPIGroup}, Resources: []string{"httproutes", "grpcroutes", "listenersets"}, Verbs: rw},
 				{APIGroups: []string{gatewayAPIGroup}, Resources: []string{"httproutes/status"}, Verbs: []string{"get", "update", "patch"}},
 				{APIGroups: []string{gatewayAPIGroup}, Resources: []string{"gateways"}, Verbs: []string{"get", "list", "watch"}},
 			},
