@@ -18,7 +18,9 @@ const readVersion = "v1"
 
 var (
 	requiredResources = []string{"gateways", "httproutes"}
-	optionalResources = []string{"grpcroutes", "tlsroutes", "tcproutes", "udproutes", "referencegrants"}
+	// listenersets: without them a parentRef to a ListenerSet is one whose
+	// parent is not found (a warning), and ListenerSets are not checked.
+	optionalResources = []string{"grpcroutes", "tlsroutes", "tcproutes", "udproutes", "listenersets", "referencegrants"}
 )
 
 // GatewayAPICRDs checks that the Gateway API kinds gatewarden needs are

@@ -62,7 +62,7 @@ func resources(groupVersion string, names ...string) *metav1.APIResourceList {
 func gatewayAPI() []*metav1.APIResourceList {
 	return []*metav1.APIResourceList{
 		resources("gateway.networking.k8s.io/v1", "gatewayclasses", "gateways", "httproutes", "grpcroutes",
-			"tlsroutes", "tcproutes", "udproutes", "referencegrants"),
+			"tlsroutes", "tcproutes", "udproutes", "listenersets", "referencegrants"),
 		resources("gateway.networking.k8s.io/v1beta1", "referencegrants"),
 	}
 }
@@ -277,6 +277,7 @@ func TestGatewayAPICRDs(t *testing.T) {
 		assert.Equal(t, StatusOK, r.Status)
 		assert.Contains(t, r.Detail, "gateways v1")
 		assert.Contains(t, r.Detail, "referencegrants v1,v1beta1")
+		assert.Contains(t, r.Detail, "listenersets v1", "doctor says whether the ListenerSet CRD is served")
 		assert.NotContains(t, r.Detail, "status")
 	})
 	t.Run("not installed", func(t *testing.T) {
@@ -289,7 +290,7 @@ func TestGatewayAPICRDs(t *testing.T) {
 		r := GatewayAPICRDs(ctx, newEnv(t, discoveryOf(resources("gateway.networking.k8s.io/v1", "gateways", "grpcroutes"))))
 		assert.Equal(t, StatusFail, r.Status)
 		assert.Contains(t, r.Detail, "missing: httproutes")
-		assert.Contains(t, r.Detail, "not installed: tlsroutes, tcproutes, udproutes, referencegrants")
+		assert.Contains(t, r.Detail, "not installed: tlsroutes, tcproutes, udproutes, listenersets, referencegrants")
 	})
 	t.Run("an old install", func(t *testing.T) {
 		r := GatewayAPICRDs(ctx, newEnv(t, discoveryOf(
