@@ -131,7 +131,7 @@ func (v *GatewayValidator) configWarnings(ctx context.Context, oldGW, newGW *gat
 	}
 	if al := newGW.Spec.AllowedListeners; al != nil && al.Namespaces != nil &&
 		(oldGW == nil || !equality.Semantic.DeepEqual(oldGW.Spec.AllowedListeners, newGW.Spec.AllowedListeners)) {
-		out = append(out, v.selectorWarnings(ctx, "allowedListeners", &prepared.AllowedListeners, al.Namespaces.Selector, "namespaces' ListenerSets")...)
+		out = append(out, v.selectorWarnings(ctx, "allowedListeners", &prepared.AllowedListeners, al.Namespaces.Selector, "ListenerSets from namespaces")...)
 	}
 	return out
 }

@@ -70,6 +70,18 @@ func run(ctx context.Context, keep bool) (err error) {
 	step("CI can ask the same question without writing anything: a server-side dry run")
 	kubectl("apply", "--dry-run=server", "-f", sample("12-hr.yaml"))
 
+	listenerSets := func(name string) string {
+		return filepath.Join(cp.Root, "config", "samples", "listenersets", name)
+	}
+	step("The second handshake: careers adds its own listener for careers.example.com with a ListenerSet (the Gateway's allowedListeners selects the label careers carries)")
+	kubectl("apply", "-f", listenerSets("20-careers-listeners.yaml"))
+
+	step("hr tries the same, and gatewarden refuses its ListenerSet, saying why")
+	kubectl("apply", "-f", listenerSets("22-hr-listeners.yaml"))
+
+	step("careers' site attaches through careers' own listener")
+	kubectl("apply", "-f", listenerSets("21-careers-site.yaml"))
+
 	step("The infra team puts the Gateway in warn mode: hr is created, with a warning it cannot miss")
 	kubectl("annotate", "gateway", "-n", "infra-ns", "shared-gateway", "gatewarden.dev/enforcement=warn")
 	kubectl("apply", "-f", sample("12-hr.yaml"))
@@ -82,7 +94,7 @@ func run(ctx context.Context, keep bool) (err error) {
 		`ACCEPTED:.status.parents[?(@.controllerName=="gatewarden.dev/attachment")].conditions[?(@.type=="Accepted")].status,`+
 		`REASON:.status.parents[?(@.controllerName=="gatewarden.dev/attachment")].conditions[?(@.type=="Accepted")].reason`)
 
-	step("Someone removes careers' label: the routes that would detach are named on the spot")
+	step("Someone removes careers' label: the ListenerSet and the routes that would detach are named on the spot")
 	kubectl("label", "namespace", "careers", "shared-gateway-access-")
 
 	step("Offline, for CI: `gatewarden check` on the same manifests")
