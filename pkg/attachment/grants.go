@@ -55,18 +55,3 @@ func Grants(gateways []*Gateway, ns string, oldLabels, newLabels labels.Set) []G
 	}
 	return out
 }
-
-// SelectsOnLabels reports whether a Gateway admits routes or ListenerSets
-// by a namespace label selector anywhere, so that a label change could
-// grant it.
-func (g *Gateway) SelectsOnLabels() bool {
-	if g.AllowedListeners.From == gatewayv1.NamespacesFromSelector {
-		return true
-	}
-	for i := range g.Listeners {
-		if g.Listeners[i].Routes.From == gatewayv1.NamespacesFromSelector {
-			return true
-		}
-	}
-	return false
-}

@@ -272,16 +272,6 @@ func (t *ListenerTable) Judged(ls *ListenerSet) (*ListenerSet, bool) {
 	return j.judged, true
 }
 
-// ListenerSets returns the judged ListenerSets of the table, in no
-// particular order.
-func (t *ListenerTable) ListenerSets() []*ListenerSet {
-	out := make([]*ListenerSet, 0, len(t.judged))
-	for _, j := range t.judged {
-		out = append(out, j.judged)
-	}
-	return out
-}
-
 // Judge decides ls's Attachment to the table's Gateway and which of its
 // listeners are Conflicted or invalid, as if it were in the merged list at
 // its place. Only listeners earlier in the list count, so the table may have
