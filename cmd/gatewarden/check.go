@@ -9,12 +9,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -131,7 +133,7 @@ func (o *checkOptions) run(ctx context.Context, s streams) error {
 		rep, err = report.Build(files, o.mode)
 	} else {
 		var live []manifest.Object
-		if live, err = o.readCluster(ctx); err != nil {
+		if live, err = o.readCluster(ctx, s); err != nil {
 			return &exitError{exitUsage, err}
 		}
 		after := manifest.Overlay(live, files, deleted)
@@ -201,7 +203,11 @@ func (o *checkOptions) validate() (types.NamespacedName, error) {
 // readCluster reads the objects check evaluates from the cluster. An error
 // names what failed: the kubeconfig, reaching the API server, or the list
 // of one resource.
-func (o *checkOptions) readCluster(ctx context.Context) ([]manifest.Object, error) {
+func (o *checkOptions) readCluster(ctx context.Context, s streams) ([]manifest.Object, error) {
+	// stderr is for check's own error, which CI logs show: client-go's
+	// klog lines (such as a sibling list cancelled after the first error)
+	// are not; the API server's warnings are, as kubectl prints them.
+	klog.SetLogger(logr.Discard())
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = o.kubeconfig
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
@@ -210,6 +216,7 @@ func (o *checkOptions) readCluster(ctx context.Context) ([]manifest.Object, erro
 		return nil, fmt.Errorf("loading the kubeconfig: %w", err)
 	}
 	cfg.UserAgent = "gatewarden-check/" + buildVersion()
+	cfg.WarningHandler = rest.NewWarningWriter(s.err, rest.WarningWriterOptions{Deduplicate: true})
 	cfg.Timeout = o.requestTimeout
 	// The pages are asked one after the other; a client-side limit would
 	// only add waits between them.

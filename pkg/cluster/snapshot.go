@@ -3,7 +3,9 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"slices"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -97,18 +99,24 @@ type Snapshot struct {
 	PageSize int64
 }
 
-// Read lists every kind, in Kinds order, and returns what Keep keeps, in the
-// order the API server lists them (by namespace and name).
+// Read lists the kinds concurrently (the pages of one kind follow each
+// other, so the small kinds are read while the routes are) and returns what
+// Keep keeps, in Kinds order, each kind in the order the API server lists
+// it (by namespace and name). The first error cancels the other lists.
 func (s *Snapshot) Read(ctx context.Context) ([]metav1.Object, error) {
-	var out []metav1.Object
-	for _, k := range s.Kinds {
-		objs, err := s.list(ctx, k)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, objs...)
+	g, ctx := errgroup.WithContext(ctx)
+	read := make([][]metav1.Object, len(s.Kinds))
+	for i, k := range s.Kinds {
+		g.Go(func() error {
+			objs, err := s.list(ctx, k)
+			read[i] = objs
+			return err
+		})
 	}
-	return out, nil
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return slices.Concat(read...), nil
 }
 
 // list reads one kind. A continue token the API server has compacted away

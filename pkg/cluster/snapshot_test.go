@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -34,8 +35,23 @@ type listCall struct {
 // them (the fake client ignores Limit and Continue): the continue token is
 // the offset of the next item. fail, when set, may replace an answer.
 type pagedReader struct {
+	mu    sync.Mutex
 	calls []listCall
 	fail  func(call listCall) error
+}
+
+// callsOf returns the calls for one list type, in order: kinds are read
+// concurrently, the pages of one kind one after the other.
+func (p *pagedReader) callsOf(list string) []listCall {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []listCall
+	for _, c := range p.calls {
+		if c.list == list {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func (p *pagedReader) client(t *testing.T, objs ...client.Object) client.Reader {
@@ -45,7 +61,9 @@ func (p *pagedReader) client(t *testing.T, objs ...client.Object) client.Reader 
 		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
 			o := (&client.ListOptions{}).ApplyOptions(opts)
 			call := listCall{list: fmt.Sprintf("%T", list), limit: o.Limit, token: o.Continue}
+			p.mu.Lock()
 			p.calls = append(p.calls, call)
+			p.mu.Unlock()
 			if p.fail != nil {
 				if err := p.fail(call); err != nil {
 					return err
@@ -116,12 +134,12 @@ func TestSnapshotReadsPageByPage(t *testing.T) {
 	got, err := s.Read(context.Background())
 	require.NoError(t, err)
 
-	assert.Equal(t, []listCall{
-		{"*v1.NamespaceList", 2, ""},
-		{"*v1.GatewayList", 2, ""},
-		{"*v1.ReferenceGrantList", 2, ""},
-		{"*v1.HTTPRouteList", 2, ""}, {"*v1.HTTPRouteList", 2, "2"}, {"*v1.HTTPRouteList", 2, "4"},
-	}, p.calls, "a page of 2 at a time, each kind to its last page")
+	assert.Len(t, p.calls, 6)
+	assert.Equal(t, []listCall{{"*v1.NamespaceList", 2, ""}}, p.callsOf("*v1.NamespaceList"))
+	assert.Equal(t, []listCall{{"*v1.GatewayList", 2, ""}}, p.callsOf("*v1.GatewayList"))
+	assert.Equal(t, []listCall{{"*v1.ReferenceGrantList", 2, ""}}, p.callsOf("*v1.ReferenceGrantList"))
+	assert.Equal(t, []listCall{{"*v1.HTTPRouteList", 2, ""}, {"*v1.HTTPRouteList", 2, "2"}, {"*v1.HTTPRouteList", 2, "4"}},
+		p.callsOf("*v1.HTTPRouteList"), "a page of 2 at a time, to the last page")
 
 	require.Len(t, got, 9)
 	assert.Equal(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "careers", Labels: map[string]string{"access": "true"}}}, got[0],

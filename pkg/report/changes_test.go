@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -406,6 +407,30 @@ spec:
 				got = append(got, s)
 			}
 			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// WriteJSON streams the big arrays, and writes exactly what
+// json.MarshalIndent writes of the whole report.
+func TestWriteJSONIsMarshalIndent(t *testing.T) {
+	live := liveScenario(t)
+	built, err := Build(live, attachment.ModeDeny)
+	require.NoError(t, err)
+	narrowedAndLabelled := manifest.Overlay(live, decode(t, "f.yaml", narrowed+"---"+hrLabelled), nil)
+	compared, err := Compare(live, narrowedAndLabelled, attachment.ModeDeny)
+	require.NoError(t, err)
+	unchanged, err := Compare(live, live, attachment.ModeDeny)
+	require.NoError(t, err)
+	for name, rep := range map[string]*Report{
+		"empty": {Routes: []Route{}}, "built": built, "compared": compared, "no change": unchanged,
+	} {
+		t.Run(name, func(t *testing.T) {
+			want, err := json.MarshalIndent(rep, "", "  ")
+			require.NoError(t, err)
+			var got bytes.Buffer
+			require.NoError(t, rep.WriteJSON(&got))
+			assert.Equal(t, string(want)+"\n", got.String())
 		})
 	}
 }

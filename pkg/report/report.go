@@ -7,6 +7,8 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -115,11 +117,62 @@ func (r *Report) Denied() bool {
 	return false
 }
 
-// WriteJSON writes the report as exactly one JSON object.
+// WriteJSON writes the report as exactly one JSON object, indented as
+// json.MarshalIndent(r, "", "  ") would, followed by a newline.
+//
+// The arrays that grow with the cluster (routes, changes) are written an
+// element at a time: marshalling 50,000 routes at once would hold the whole
+// document in memory twice (compact, then indented). Every other key is
+// marshalled with the rest of the object, so that a key added to Report
+// needs nothing here.
 func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	head := *r
+	head.Routes = []Route{}
+	if head.Changes != nil {
+		head.Changes = []Change{}
+	}
+	doc, err := json.MarshalIndent(&head, "", "  ")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	streamed := []struct {
+		key  string
+		n    int
+		elem func(int) any
+	}{
+		{"routes", len(r.Routes), func(i int) any { return &r.Routes[i] }},
+		{"changes", len(r.Changes), func(i int) any { return &r.Changes[i] }},
+	}
+	for _, s := range streamed {
+		// A top-level key is the only place a raw newline followed by two
+		// spaces and the quoted key can appear: strings escape newlines.
+		marker := []byte("\n  \"" + s.key + "\": []")
+		at := bytes.Index(doc, marker)
+		if at < 0 {
+			continue
+		}
+		open := at + len(marker) - 1 // the ']' of "[]"
+		_, _ = bw.Write(doc[:open])
+		for i := range s.n {
+			elem, err := json.MarshalIndent(s.elem(i), "    ", "  ")
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				_ = bw.WriteByte(',')
+			}
+			_, _ = bw.WriteString("\n    ")
+			_, _ = bw.Write(elem)
+		}
+		if s.n > 0 {
+			_, _ = bw.WriteString("\n  ")
+		}
+		doc = doc[open:]
+	}
+	_, _ = bw.Write(doc)
+	_ = bw.WriteByte('\n')
+	return bw.Flush()
 }
 
 // WriteText writes a table of route, parent, verdict, reason and message,
