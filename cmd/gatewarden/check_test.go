@@ -137,7 +137,16 @@ func TestCheckBadInputExitsTwo(t *testing.T) {
 		{"route without a name", "", []string{"-f", bad}, bad + ": document 2: HTTPRoute has no metadata.name"},
 		{"invalid YAML on stdin", "kind: [\n", []string{"-f", "-"}, "<stdin>: document 1: not valid YAML or JSON"},
 		{"missing file", "", []string{"-f", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
-		{"no -f", "", nil, "check needs at least one -f PATH"},
+		{"no -f", "", nil, "check needs at least one -f PATH, or --cluster"},
+		{"--delete without --cluster", "", []string{"-f", sample, "--delete", sample}, "--delete and --changes compare with the cluster: add --cluster"},
+		{"--changes without --cluster", "", []string{"-f", sample, "--changes"}, "--delete and --changes compare with the cluster: add --cluster"},
+		{"--changes without files", "", []string{"--cluster", "--changes"}, "--changes needs the files of a change: -f PATH or --delete PATH"},
+		{"stdin twice", "", []string{"--cluster", "-f", "-", "--delete", "-"}, "- (standard input) can be read only once"},
+		{"--gateway without a namespace", "", []string{"-f", sample, "--gateway", "shared-gateway"}, `--gateway "shared-gateway" is not NAMESPACE/NAME`},
+		{"negative --chunk-size", "", []string{"--cluster", "--chunk-size", "-1"}, "--chunk-size -1 is negative"},
+		{"bad file with --cluster, before the cluster is read", "", []string{"--cluster", "--kubeconfig", "/nonexistent", "-f", bad}, bad + ": document 2: HTTPRoute has no metadata.name"},
+		{"missing kubeconfig", "", []string{"--cluster", "--kubeconfig", filepath.Join(dir, "nope")}, "loading the kubeconfig: "},
+		{"unreachable cluster", "", []string{"--cluster", "--kubeconfig", unreachable(t, dir)}, "cannot reach the cluster at https://127.0.0.1:1: "},
 		{"unknown output", "", []string{"-f", sample, "-o", "yaml"}, `--output "yaml" is not text or json`},
 		{"unknown mode", "", []string{"-f", sample, "--route-enforcement", "block"}, `enforcement mode "block" is not one of deny, warn, off`},
 		{"off mode", "", []string{"-f", sample, "--route-enforcement", "off"}, "deny or warn"},
@@ -151,6 +160,43 @@ func TestCheckBadInputExitsTwo(t *testing.T) {
 			assert.Empty(t, out, "nothing on stdout when the input is bad")
 		})
 	}
+}
+
+// unreachable writes a kubeconfig whose API server refuses connections.
+func unreachable(t *testing.T, dir string) string {
+	path := filepath.Join(dir, "unreachable.kubeconfig")
+	require.NoError(t, os.WriteFile(path, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`), 0o600))
+	return path
+}
+
+// --gateway keeps the routes that name one Gateway, also offline.
+func TestCheckGatewayFilter(t *testing.T) {
+	code, out, stderr := runCheck(t, "", "-f", sample, "-o", "json", "--gateway", "infra-ns/shared-gateway")
+	assert.Equal(t, exitDenied, code, stderr)
+	var got checkJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	assert.Len(t, got.Routes, 3)
+
+	code, out, stderr = runCheck(t, "", "-f", sample, "-o", "json", "--gateway", "infra-ns/other")
+	assert.Equal(t, exitOK, code, "nothing denied among the routes shown: %s", stderr)
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	assert.Empty(t, got.Routes)
+}
+
+// Offline, -n is only the namespace of objects that name none, as kubectl
+// apply -n: it does not hide the routes of other namespaces.
+func TestCheckNamespaceOfflineDoesNotFilter(t *testing.T) {
+	code, out, stderr := runCheck(t, "", "-f", sample, "-o", "json", "-n", "careers")
+	assert.Equal(t, exitDenied, code, stderr)
+	var got checkJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	assert.Len(t, got.Routes, 3)
 }
 
 func TestVersion(t *testing.T) {

@@ -1,8 +1,9 @@
 // Package manifest reads Kubernetes manifests, YAML or JSON, from files,
 // folders and standard input into the typed objects gatewarden evaluates.
 //
-// Every error names the file and the document it comes from. It reads only;
-// it knows nothing of the attachment rules.
+// Every error names the file and the document it comes from. Overlay lays
+// objects read from files over those read from the cluster, as kubectl apply
+// would. It reads only files; it knows nothing of the attachment rules.
 package manifest
 
 import (
@@ -22,14 +23,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	"sigs.k8s.io/yaml"
 )
 
 // Stdin is the path that means standard input.
 const Stdin = "-"
 
-// Source says where an object was read.
+// Source says where an object was read. The zero Source is an object read
+// from the cluster.
 type Source struct {
 	File string
 	// Document is the 1-based position of the document in the file.
@@ -38,9 +39,9 @@ type Source struct {
 
 func (s Source) String() string { return fmt.Sprintf("%s: document %d", s.File, s.Document) }
 
-// Object is one object read, typed: *corev1.Namespace, *gatewayv1.Gateway,
-// *gatewayv1.ReferenceGrant, or a route (*gatewayv1.HTTPRoute, GRPCRoute,
-// TLSRoute, TCPRoute, UDPRoute).
+// Object is one object read, typed as its row of Kinds says:
+// *corev1.Namespace, *gatewayv1.Gateway, *gatewayv1.ReferenceGrant, or a
+// route (*gatewayv1.HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute).
 type Object struct {
 	Source Source
 	Object metav1.Object
@@ -212,27 +213,9 @@ func decodeDocument(raw []byte, opts Options) ([]metav1.Object, error) {
 // nil. Every version of a Gateway API kind decodes into its v1 type: the
 // fields gatewarden reads have the same shape in v1alpha2 and v1beta1.
 func newObject(group, kind string) metav1.Object {
-	switch group {
-	case "":
-		if kind == "Namespace" {
-			return &corev1.Namespace{}
-		}
-	case gatewayv1.GroupName:
-		switch kind {
-		case "Gateway":
-			return &gatewayv1.Gateway{}
-		case "ReferenceGrant":
-			return &gatewayv1.ReferenceGrant{}
-		case "HTTPRoute":
-			return &gatewayv1.HTTPRoute{}
-		case "GRPCRoute":
-			return &gatewayv1.GRPCRoute{}
-		case "TLSRoute":
-			return &gatewayv1.TLSRoute{}
-		case "TCPRoute":
-			return &gatewayv1.TCPRoute{}
-		case "UDPRoute":
-			return &gatewayv1.UDPRoute{}
+	for _, k := range Kinds {
+		if k.Group == group && k.Kind == kind {
+			return k.New()
 		}
 	}
 	return nil

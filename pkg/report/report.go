@@ -1,11 +1,14 @@
 // Package report evaluates a set of manifests offline and writes the result
 // as `gatewarden check` prints it: the JSON document that CI tools parse
-// (design.md section 5, a fixed contract) or a table for people.
+// (design.md section 5, a fixed contract) or a table for people. Compare
+// evaluates two sets, before and after a change, and says what changes.
 //
 // It reads no files and no cluster: objects come in, a Report comes out.
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +25,9 @@ import (
 // Report is the result for every route of the input, in input order.
 type Report struct {
 	Routes []Route `json:"routes"`
+	// Changes is what a change does, set by Compare and never nil there;
+	// Build leaves it nil, and the JSON without it.
+	Changes []Change `json:"changes,omitzero"`
 }
 
 // Route is the result for one route.
@@ -32,9 +38,10 @@ type Route struct {
 	Verdict   attachment.Verdict `json:"verdict"`
 	Parents   []Parent           `json:"parents"`
 	Warnings  []string           `json:"warnings"`
-	// File and Document say where the route was read.
-	File     string `json:"file"`
-	Document int    `json:"document"`
+	// File and Document say where the route was read; a route read from
+	// the cluster has neither.
+	File     string `json:"file,omitzero"`
+	Document int    `json:"document,omitzero"`
 }
 
 // Parent is the result for one parentRef to a Gateway, with the defaults
@@ -110,17 +117,71 @@ func (r *Report) Denied() bool {
 	return false
 }
 
-// WriteJSON writes the report as exactly one JSON object.
+// WriteJSON writes the report as exactly one JSON object, indented as
+// json.MarshalIndent(r, "", "  ") would, followed by a newline.
+//
+// The arrays that grow with the cluster (routes, changes) are written an
+// element at a time: marshalling 50,000 routes at once would hold the whole
+// document in memory twice (compact, then indented). Every other key is
+// marshalled with the rest of the object, so that a key added to Report
+// needs nothing here.
 func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	head := *r
+	head.Routes = []Route{}
+	if head.Changes != nil {
+		head.Changes = []Change{}
+	}
+	doc, err := json.MarshalIndent(&head, "", "  ")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	streamed := []struct {
+		key  string
+		n    int
+		elem func(int) any
+	}{
+		{"routes", len(r.Routes), func(i int) any { return &r.Routes[i] }},
+		{"changes", len(r.Changes), func(i int) any { return &r.Changes[i] }},
+	}
+	for _, s := range streamed {
+		// A top-level key is the only place a raw newline followed by two
+		// spaces and the quoted key can appear: strings escape newlines.
+		marker := []byte("\n  \"" + s.key + "\": []")
+		at := bytes.Index(doc, marker)
+		if at < 0 {
+			continue
+		}
+		open := at + len(marker) - 1 // the ']' of "[]"
+		_, _ = bw.Write(doc[:open])
+		for i := range s.n {
+			elem, err := json.MarshalIndent(s.elem(i), "    ", "  ")
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				_ = bw.WriteByte(',')
+			}
+			_, _ = bw.WriteString("\n    ")
+			_, _ = bw.Write(elem)
+		}
+		if s.n > 0 {
+			_, _ = bw.WriteString("\n  ")
+		}
+		doc = doc[open:]
+	}
+	_, _ = bw.Write(doc)
+	_ = bw.WriteByte('\n')
+	return bw.Flush()
 }
 
 // WriteText writes a table of route, parent, verdict, reason and message,
-// then the warnings and a summary line. color adds ANSI colours to verdicts,
-// for a terminal.
+// then the warnings and a summary line; for a report of Compare, the table
+// of changes. color adds ANSI colours to verdicts, for a terminal.
 func (r *Report) WriteText(w io.Writer, color bool) error {
+	if r.Changes != nil {
+		return r.writeChanges(w, color)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	paint := func(v attachment.Verdict) string {
 		if !color {
@@ -152,14 +213,7 @@ func (r *Report) WriteText(w io.Writer, color bool) error {
 		}
 		for i := range rt.Parents {
 			p := &rt.Parents[i]
-			parent := fmt.Sprintf("%s %s/%s", p.Kind, p.Namespace, p.Name)
-			if p.SectionName != "" {
-				parent += "#" + p.SectionName
-			}
-			if p.Port != 0 {
-				parent += fmt.Sprintf(":%d", p.Port)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, parent, paint(p.Verdict), p.Reason, p.Message)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, p.describe(), paint(p.Verdict), p.Reason, p.Message)
 		}
 		for _, warning := range rt.Warnings {
 			warnings = append(warnings, name+": "+warning)
