@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -22,6 +23,11 @@ import (
 // missed for at most this long.
 const ConfirmTTL = time.Second
 
+// DefaultConfirmTimeout is how long the reads of one admission may wait on
+// the API server by default: well under the 5 seconds the chart gives the
+// API server to wait on gatewarden.
+const DefaultConfirmTimeout = 2 * time.Second
+
 // Reader gathers, for a route, the Gateways it names, its Namespace and the
 // ReferenceGrants of its backends' namespaces.
 //
@@ -35,6 +41,9 @@ type Reader struct {
 	// GrantV1 says that ReferenceGrant is read in v1; otherwise v1beta1,
 	// which every gateway-api release since v0.6 serves.
 	GrantV1 bool
+	// ConfirmTimeout bounds the reads of one admission (see Deadline); zero
+	// leaves them unbounded.
+	ConfirmTimeout time.Duration
 
 	mu       sync.Mutex
 	confirms map[confirmKey]confirmation
@@ -75,6 +84,25 @@ func NewReader(cache, live client.Reader, grantV1 bool) *Reader {
 		Cache: cache, Live: live, GrantV1: grantV1, now: time.Now,
 		confirms: map[confirmKey]confirmation{}, prepared: map[types.UID]preparedGateway{},
 	}
+}
+
+// Deadline bounds the reads one admission makes, from the cache and the API
+// server alike, by ConfirmTimeout from now. An admission that waits on the
+// API server longer than the API server waits on gatewarden is answered by
+// the API server's timeout instead ("context deadline exceeded", then the
+// failurePolicy): with the deadline, gatewarden gives its own answer in
+// time, one that says what it could not confirm (see Unanswered).
+func (r *Reader) Deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if r.ConfirmTimeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, r.ConfirmTimeout)
+}
+
+// Unanswered reports whether a read failed because the API server did not
+// answer before the deadline of ctx.
+func Unanswered(ctx context.Context, err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded)
 }
 
 // ObjectsFor returns what the evaluator needs to evaluate route. With live
