@@ -148,18 +148,18 @@ func setUp(t *testing.T, prefix string) {
 	require.NoError(t, kubectl(t, fmt.Sprintf(fixture, prefix), "apply", "-f", "-"))
 }
 
-// The chart's configuration with gatewarden down, as users write: what
-// gatewarden does not judge goes through.
-func TestDownTheClusterKeepsWorking(t *testing.T) {
-	ctx := context.Background()
-	setUp(t, "keep")
-	registerDown(t)
-	apps, infra := "keep-apps", "keep-infra"
+// write is one write a user or a controller makes.
+type write struct {
+	name string
+	do   func(t *testing.T) error
+}
 
-	for _, tc := range []struct {
-		write string
-		do    func(t *testing.T) error
-	}{
+// unjudged are writes gatewarden does not judge with the chart's default
+// values, on the fixture under prefix: the API server must not even call it.
+func unjudged(prefix string) []write {
+	ctx := context.Background()
+	apps, infra, doomed := prefix+"-apps", prefix+"-infra", prefix+"-doomed"
+	return []write{
 		{"annotate a Namespace", func(t *testing.T) error {
 			return kubectl(t, "", "annotate", "namespace", apps, "example.com/owner=team-a")
 		}},
@@ -172,21 +172,21 @@ func TestDownTheClusterKeepsWorking(t *testing.T) {
 			return cp.Client.Status().Update(ctx, ns)
 		}},
 		{"delete a Namespace, finalize it as the namespace controller does", func(t *testing.T) error {
-			if err := kubectl(t, "", "delete", "namespace", "keep-doomed", "--wait=false"); err != nil {
+			if err := kubectl(t, "", "delete", "namespace", doomed, "--wait=false"); err != nil {
 				return err
 			}
 			// No kube-controller-manager runs here: once the namespace is
 			// empty, its namespace controller empties spec.finalizers through
 			// the finalize subresource, and the API server removes it.
 			ns := &corev1.Namespace{}
-			require.NoError(t, cp.Client.Get(ctx, types.NamespacedName{Name: "keep-doomed"}, ns))
+			require.NoError(t, cp.Client.Get(ctx, types.NamespacedName{Name: doomed}, ns))
 			require.NotNil(t, ns.DeletionTimestamp)
 			ns.Spec.Finalizers = nil
 			if err := cp.Client.SubResource("finalize").Update(ctx, ns); err != nil {
 				return err
 			}
 			require.Eventually(t, func() bool {
-				return apierrors.IsNotFound(cp.Client.Get(ctx, types.NamespacedName{Name: "keep-doomed"}, &corev1.Namespace{}))
+				return apierrors.IsNotFound(cp.Client.Get(ctx, types.NamespacedName{Name: doomed}, &corev1.Namespace{}))
 			}, 10*time.Second, 50*time.Millisecond, "the namespace is gone")
 			return nil
 		}},
@@ -220,11 +220,65 @@ func TestDownTheClusterKeepsWorking(t *testing.T) {
 			return kubectl(t, "", "patch", "gateway", "-n", infra, "gw", "--type=json", "-p",
 				`[{"op":"add","path":"/spec/listeners/-","value":{"name":"alt","port":8080,"protocol":"HTTP"}}]`)
 		}},
-	} {
-		t.Run(tc.write, func(t *testing.T) {
-			err := tc.do(t)
-			outcome(t, tc.write, err)
+	}
+}
+
+// The chart's configuration with gatewarden down, as users write: what
+// gatewarden does not judge goes through.
+func TestDownTheClusterKeepsWorking(t *testing.T) {
+	setUp(t, "keep")
+	registerDown(t)
+	for _, w := range unjudged("keep") {
+		t.Run(w.name, func(t *testing.T) {
+			err := w.do(t)
+			outcome(t, w.name, err)
 			assert.NoError(t, err)
+		})
+	}
+}
+
+// With gatewarden up, the API server does not call it for the writes it
+// does not judge (its own count of admission requests stays put), and
+// calls it for those it does.
+func TestUpGatewardenIsCalledOnlyForWhatItJudges(t *testing.T) {
+	ctx := context.Background()
+	setUp(t, "up")
+	s, err := cp.StartGatewarden(ctx, "up", nil, "--status=false")
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, s.Stop(context.Background())) })
+	calls := func(t *testing.T) float64 {
+		n, _, err := s.Metric(ctx, "controller_runtime_webhook_requests_total")
+		require.NoError(t, err)
+		return n
+	}
+	for _, w := range unjudged("up") {
+		t.Run(w.name, func(t *testing.T) {
+			before := calls(t)
+			require.NoError(t, w.do(t))
+			n := calls(t) - before
+			t.Logf("admission requests gatewarden served for %q: %.0f", w.name, n)
+			assert.Zero(t, n)
+		})
+	}
+	for _, w := range []write{
+		{"change a route's parentRefs", func(t *testing.T) error {
+			return kubectl(t, "", "patch", "httproute", "-n", "up-apps", "web", "--type=json", "-p",
+				`[{"op":"add","path":"/spec/parentRefs/0/sectionName","value":"http"}]`)
+		}},
+		{"change a route's backendRefs", func(t *testing.T) error {
+			return kubectl(t, "", "patch", "httproute", "-n", "up-apps", "web", "--type=json", "-p",
+				`[{"op":"add","path":"/spec/rules/0/backendRefs/-","value":{"name":"web-next","port":80}}]`)
+		}},
+		{"relabel a Namespace", func(t *testing.T) error {
+			return kubectl(t, "", "label", "namespace", "up-apps", "--overwrite", "team=b")
+		}},
+	} {
+		t.Run(w.name, func(t *testing.T) {
+			before := calls(t)
+			require.NoError(t, w.do(t))
+			n := calls(t) - before
+			t.Logf("admission requests gatewarden served for %q: %.0f", w.name, n)
+			assert.Equal(t, 1.0, n)
 		})
 	}
 }
@@ -262,7 +316,7 @@ func TestDownWhatMustBeJudgedFailsClosed(t *testing.T) {
 		{"label a Namespace, with grant approvers", []string{"grantApprovers={group:platform-admins}"}, "namespaces", func(t *testing.T) error {
 			return kubectl(t, "", "label", "namespace", apps, "access=granted")
 		}},
-		{"create a Namespace, with grant approvers", []string{"grantApprovers={group:platform-admins}"}, "namespaces", func(t *testing.T) error {
+		{"create a Namespace, with grant approvers", []string{"grantApprovers={group:platform-admins}"}, "namespaces", func(*testing.T) error {
 			return cp.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "closed-new"}})
 		}},
 		{"label a Namespace, namespace enforcement deny", []string{"enforcement.namespaces=deny"}, "namespaces", func(t *testing.T) error {
