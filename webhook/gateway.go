@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -48,6 +47,8 @@ func (v *GatewayValidator) ValidateCreate(ctx context.Context, gw *gatewayv1.Gat
 	if v.Mode == attachment.ModeOff {
 		return nil, nil
 	}
+	ctx, cancel := v.Reader.Deadline(ctx)
+	defer cancel()
 	return v.configWarnings(ctx, nil, gw), nil
 }
 
@@ -57,6 +58,8 @@ func (v *GatewayValidator) ValidateUpdate(ctx context.Context, oldGW, newGW *gat
 	if v.Mode == attachment.ModeOff || newGW.DeletionTimestamp != nil {
 		return nil, nil
 	}
+	ctx, cancel := v.Reader.Deadline(ctx)
+	defer cancel()
 	warnings := v.configWarnings(ctx, oldGW, newGW)
 	// The field a denial points at: what changed of what routes and
 	// ListenerSets attach by.
@@ -68,25 +71,33 @@ func (v *GatewayValidator) ValidateUpdate(ctx context.Context, oldGW, newGW *gat
 	case equality.Semantic.DeepEqual(oldGW.Spec.Listeners, newGW.Spec.Listeners):
 		changed = field.NewPath("spec", "allowedListeners")
 	}
+	what := fmt.Sprintf("This change to Gateway %s/%s", newGW.Namespace, newGW.Name)
+	fix := "Keep the listeners, namespaces, kinds and hostnames they use, or tell their owners first."
 	sets, dets, err := v.detachments(ctx, oldGW, newGW, false)
 	if err != nil {
-		return warnings, apierrors.NewInternalError(fmt.Errorf("gatewarden could not read the routes of Gateway %s/%s: %w", newGW.Namespace, newGW.Name, err))
+		// Which routes detach only informs, or in deny mode needs confirming
+		// first: never refuse a change for want of it.
+		logf.FromContext(ctx).Error(err, "Reading the routes of a changed Gateway failed")
+		return append(warnings, fmt.Sprintf(msgUnchecked, readFailure(ctx, err, v.Reader.ConfirmTimeout))), nil
 	}
 	if len(sets)+len(dets) > 0 && v.Mode == attachment.ModeDeny {
-		if sets, dets, err = v.detachments(ctx, oldGW, newGW, true); err != nil {
-			return warnings, apierrors.NewInternalError(fmt.Errorf("gatewarden could not confirm the routes of Gateway %s/%s: %w", newGW.Namespace, newGW.Name, err))
+		// Deny only on what the API server confirms, never on a stale cache.
+		confirmedSets, confirmed, err := v.detachments(ctx, oldGW, newGW, true)
+		switch {
+		case err != nil:
+			logf.FromContext(ctx).Error(err, "Confirming the routes a Gateway change detaches failed; warning instead of denying")
+			warnings = append(warnings, detachWarnings(what, sets, dets, fix)...)
+			return append(warnings, fmt.Sprintf(msgUnconfirmed, readFailure(ctx, err, v.Reader.ConfirmTimeout))), nil
+		case len(confirmedSets)+len(confirmed) > 0:
+			return warnings, denial(schema.GroupKind{Group: gatewayv1.GroupName, Kind: "Gateway"}, newGW.Name,
+				field.ErrorList{field.Forbidden(changed, detachDenial(detachWarnings(what, confirmedSets, confirmed, fix)))})
 		}
+		return warnings, nil
 	}
 	if len(sets)+len(dets) == 0 {
 		return warnings, nil
 	}
-	lines := detachWarnings(fmt.Sprintf("This change to Gateway %s/%s", newGW.Namespace, newGW.Name), sets, dets,
-		"Keep the listeners, namespaces, kinds and hostnames they use, or tell their owners first.")
-	if v.Mode == attachment.ModeDeny {
-		return warnings, denial(schema.GroupKind{Group: gatewayv1.GroupName, Kind: "Gateway"}, newGW.Name,
-			field.ErrorList{field.Forbidden(changed, detachDenial(lines))})
-	}
-	return append(warnings, lines...), nil
+	return append(warnings, detachWarnings(what, sets, dets, fix)...), nil
 }
 
 // ValidateDelete never blocks a delete; it says which ListenerSets and
@@ -95,6 +106,8 @@ func (v *GatewayValidator) ValidateDelete(ctx context.Context, gw *gatewayv1.Gat
 	if v.Mode == attachment.ModeOff {
 		return nil, nil
 	}
+	ctx, cancel := v.Reader.Deadline(ctx)
+	defer cancel()
 	sets, dets, err := v.detachments(ctx, gw, nil, false)
 	if err != nil {
 		// A delete must never fail on gatewarden's account.

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -54,6 +53,8 @@ func (v *ListenerSetValidator) ValidateUpdate(ctx context.Context, oldLS, newLS 
 		// Finalizers are being removed: never stand in the way of a delete.
 		return nil, nil
 	}
+	ctx, cancel := v.Reader.Deadline(ctx)
+	defer cancel()
 	warnings, err := v.validate(ctx, oldLS, newLS)
 	if err != nil || v.Mode == attachment.ModeOff || equality.Semantic.DeepEqual(oldLS.Spec, newLS.Spec) {
 		return warnings, err
@@ -67,25 +68,32 @@ func (v *ListenerSetValidator) ValidateDelete(ctx context.Context, ls *gatewayv1
 	if v.Mode == attachment.ModeOff {
 		return nil, nil
 	}
+	ctx, cancel := v.Reader.Deadline(ctx)
+	defer cancel()
 	return v.detachWarnings(ctx, ls, nil), nil
 }
 
 func (v *ListenerSetValidator) validate(ctx context.Context, oldLS, newLS *gatewayv1.ListenerSet) (admission.Warnings, error) {
 	start := time.Now()
+	// Every read below ends in time for the API server to get this answer
+	// rather than its own timeout.
+	ctx, cancel := v.Reader.Deadline(ctx)
+	defer cancel()
 	d, err := v.decide(ctx, oldLS, newLS, false)
-	if err != nil {
-		return nil, apierrors.NewInternalError(fmt.Errorf("gatewarden could not read what ListenerSet %s/%s needs: %w", newLS.Namespace, newLS.Name, err))
-	}
-	if d.Verdict == attachment.VerdictDeny {
+	if err == nil && d.Verdict == attachment.VerdictDeny {
 		// The cache may lag a Gateway or Namespace written a moment ago:
 		// confirm with live reads before denying.
-		confirmed, err := v.decide(ctx, oldLS, newLS, true)
-		if err != nil {
-			logf.FromContext(ctx).Error(err, "Confirming a rejection with the API server failed; warning instead of denying")
-			d = unconfirmed(d, err)
-		} else {
+		var confirmed attachment.Decision
+		if confirmed, err = v.decide(ctx, oldLS, newLS, true); err == nil {
 			d = confirmed
 		}
+	}
+	if err != nil {
+		// What could not be read cannot be confirmed: a stale cache must
+		// never cause a wrong denial.
+		logf.FromContext(ctx).Error(err, "Reading what a ListenerSet needs failed; warning instead of denying",
+			"listenerSet", newLS.Namespace+"/"+newLS.Name)
+		d = unconfirmed(ctx, d, err, v.Reader.ConfirmTimeout)
 	}
 	if v.Observe != nil {
 		v.Observe(attachment.KindListenerSet, d, time.Since(start))

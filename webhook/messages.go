@@ -1,9 +1,11 @@
 package webhook
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -12,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/gatewarden/gatewarden/pkg/attachment"
+	"github.com/gatewarden/gatewarden/pkg/cluster"
 )
 
 // The texts the webhook adds to the evaluator's own messages are kept here,
@@ -27,7 +30,28 @@ const (
 	maxListedRoutes = 5
 )
 
-const msgUnconfirmed = "gatewarden could not confirm this with the API server (%v), so it was not denied; retry to be sure."
+const (
+	// msgUnconfirmed ends the warnings of a rejection gatewarden could not
+	// confirm (readFailure says why): a route's, or a detaching change's in
+	// deny mode.
+	msgUnconfirmed = "Not denied: gatewarden could not confirm this, as %s. Retry to be sure."
+	// msgUnchecked is the warning of a Namespace or Gateway change whose
+	// detached routes gatewarden could not work out.
+	msgUnchecked = "gatewarden could not check which routes this change detaches, as %s."
+	// msgGrantUnchecked refuses a label change that may grant a Gateway
+	// when gatewarden could not check it: only approvers may grant.
+	msgGrantUnchecked = "gatewarden could not check whether these labels grant namespace %s a Gateway, as %s, and only %s may grant: retry"
+)
+
+// readFailure says, for a warning, why reading the API server did not
+// settle a question: it did not answer within the deadline, or it failed
+// (the error itself is logged).
+func readFailure(ctx context.Context, err error, timeout time.Duration) string {
+	if cluster.Unanswered(ctx, err) {
+		return fmt.Sprintf("the API server did not answer within %s", timeout)
+	}
+	return "reading the API server failed (gatewarden logs why)"
+}
 
 // denial is how gatewarden refuses a write: a Forbidden (403) status, not
 // the API's own Invalid (422). gatewarden is a policy on objects it does not

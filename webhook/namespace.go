@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/gatewarden/gatewarden/pkg/attachment"
@@ -44,6 +45,8 @@ func SetupNamespaceWebhookWithManager(mgr ctrl.Manager, v *NamespaceValidator) e
 // ValidateCreate guards a new Namespace whose labels already reach a
 // Gateway: it holds no route or ListenerSet yet, so nothing can detach.
 func (v *NamespaceValidator) ValidateCreate(ctx context.Context, ns *corev1.Namespace) (admission.Warnings, error) {
+	ctx, cancel := v.Reader.Deadline(ctx)
+	defer cancel()
 	return v.guardGrants(ctx, ns.Name, nil, ns.Labels)
 }
 
@@ -55,32 +58,41 @@ func (v *NamespaceValidator) ValidateUpdate(ctx context.Context, oldNS, newNS *c
 	if labels.Equals(oldNS.Labels, newNS.Labels) {
 		return nil, nil
 	}
+	ctx, cancel := v.Reader.Deadline(ctx)
+	defer cancel()
 	// A Namespace held in Terminating by a finalizer its owner controls
 	// keeps its routes: a label granted now is a grant all the same.
 	warnings, err := v.guardGrants(ctx, newNS.Name, labels.Set(oldNS.Labels), newNS.Labels)
 	if err != nil || v.Mode == attachment.ModeOff || newNS.DeletionTimestamp != nil {
 		return warnings, err
 	}
+	what := fmt.Sprintf("Relabelling namespace %s", newNS.Name)
+	fix := fmt.Sprintf("To keep them attached, restore the labels of namespace %s or ask the Gateway owner to allow it.", newNS.Name)
 	sets, dets, err := v.detachments(ctx, newNS.Name, oldNS.Labels, newNS.Labels, false)
 	if err != nil {
-		return nil, apierrors.NewInternalError(fmt.Errorf("gatewarden could not read the routes and ListenerSets of namespace %s: %w", newNS.Name, err))
+		// Which routes detach only informs, or in deny mode needs confirming
+		// first: never refuse a label change for want of it.
+		logf.FromContext(ctx).Error(err, "Reading the routes of a relabelled namespace failed", "namespace", newNS.Name)
+		return append(warnings, fmt.Sprintf(msgUnchecked, readFailure(ctx, err, v.Reader.ConfirmTimeout))), nil
 	}
 	if len(sets)+len(dets) > 0 && v.Mode == attachment.ModeDeny {
 		// Deny only on what the API server confirms, never on a stale cache.
-		if sets, dets, err = v.detachments(ctx, newNS.Name, oldNS.Labels, newNS.Labels, true); err != nil {
-			return nil, apierrors.NewInternalError(fmt.Errorf("gatewarden could not confirm the routes and ListenerSets of namespace %s: %w", newNS.Name, err))
+		confirmedSets, confirmed, err := v.detachments(ctx, newNS.Name, oldNS.Labels, newNS.Labels, true)
+		switch {
+		case err != nil:
+			logf.FromContext(ctx).Error(err, "Confirming the routes a relabel detaches failed; warning instead of denying", "namespace", newNS.Name)
+			warnings = append(warnings, detachWarnings(what, sets, dets, fix)...)
+			return append(warnings, fmt.Sprintf(msgUnconfirmed, readFailure(ctx, err, v.Reader.ConfirmTimeout))), nil
+		case len(confirmedSets)+len(confirmed) > 0:
+			return warnings, denial(namespaceGK, newNS.Name,
+				field.ErrorList{field.Forbidden(field.NewPath("metadata", "labels"), detachDenial(detachWarnings(what, confirmedSets, confirmed, fix)))})
 		}
+		return warnings, nil
 	}
 	if len(sets)+len(dets) == 0 {
 		return warnings, nil
 	}
-	lines := detachWarnings(fmt.Sprintf("Relabelling namespace %s", newNS.Name), sets, dets,
-		fmt.Sprintf("To keep them attached, restore the labels of namespace %s or ask the Gateway owner to allow it.", newNS.Name))
-	if v.Mode == attachment.ModeDeny {
-		return warnings, denial(namespaceGK, newNS.Name,
-			field.ErrorList{field.Forbidden(field.NewPath("metadata", "labels"), detachDenial(lines))})
-	}
-	return append(warnings, lines...), nil
+	return append(warnings, detachWarnings(what, sets, dets, fix)...), nil
 }
 
 var namespaceGK = corev1.SchemeGroupVersion.WithKind("Namespace").GroupKind()
@@ -94,7 +106,9 @@ func (v *NamespaceValidator) guardGrants(ctx context.Context, ns string, oldLabe
 	if v.Approvers.Empty() {
 		gateways, err := v.Reader.Gateways(ctx, false)
 		if err != nil {
-			return nil, apierrors.NewInternalError(fmt.Errorf("gatewarden could not read the Gateways: %w", err))
+			// Unguarded, a grant is only warned about.
+			logf.FromContext(ctx).Error(err, "Listing the Gateways a label change could grant failed", "namespace", ns)
+			return nil, nil
 		}
 		return grantWarnings(ns, attachment.Grants(gateways, ns, oldLabels, newLabels)), nil
 	}
@@ -110,7 +124,11 @@ func (v *NamespaceValidator) guardGrants(ctx context.Context, ns string, oldLabe
 	// through nor cause a wrong denial. Label changes are rare enough.
 	gateways, err := v.Reader.Gateways(ctx, true)
 	if err != nil {
-		return nil, apierrors.NewInternalError(fmt.Errorf("gatewarden could not read the Gateways: %w", err))
+		// What the guard could not check, it does not let through: with
+		// approvers set, the webhook fails closed when gatewarden is down,
+		// and it answers the same when it cannot read the Gateways in time.
+		logf.FromContext(ctx).Error(err, "Listing the Gateways a label change could grant failed; refusing it", "namespace", ns)
+		return nil, apierrors.NewInternalError(fmt.Errorf(msgGrantUnchecked, ns, readFailure(ctx, err, v.Reader.ConfirmTimeout), v.Approvers))
 	}
 	grants := attachment.Grants(gateways, ns, oldLabels, newLabels)
 	if len(grants) == 0 {

@@ -73,21 +73,27 @@ func (v *RouteValidator[T]) validate(ctx context.Context, oldObj *T, obj T) (adm
 		}
 	}
 
+	// Every read below, the GET of a cache miss included, ends in time for
+	// the API server to get this answer rather than its own timeout.
+	ctx, cancel := v.Reader.Deadline(ctx)
+	defer cancel()
 	d, err := v.decide(ctx, oldRoute, route, false)
-	if err != nil {
-		return nil, apierrors.NewInternalError(fmt.Errorf("gatewarden could not read what %s %s/%s needs: %w", route.Kind, route.Namespace, route.Name, err))
-	}
-	if d.Verdict != attachment.VerdictAllow {
+	if err == nil && d.Verdict != attachment.VerdictAllow {
 		// The cache may lag a write that happened a moment ago (kubectl apply
 		// -f dir/ creates the Namespace, the Gateway and the route within a
 		// second): confirm with live reads before reporting a problem.
-		confirmed, err := v.decide(ctx, oldRoute, route, true)
-		if err != nil {
-			logf.FromContext(ctx).Error(err, "Confirming a rejection with the API server failed; warning instead of denying")
-			d = unconfirmed(d, err)
-		} else {
+		var confirmed attachment.Decision
+		if confirmed, err = v.decide(ctx, oldRoute, route, true); err == nil {
 			d = confirmed
 		}
+	}
+	if err != nil {
+		// What could not be read cannot be confirmed: a rejection the cache
+		// saw becomes a warning, and so does a route whose objects could not
+		// be read at all. A stale cache must never cause a wrong denial.
+		logf.FromContext(ctx).Error(err, "Reading what a route needs failed; warning instead of denying",
+			"route", route.Namespace+"/"+route.Name, "kind", route.Kind)
+		d = unconfirmed(ctx, d, err, v.Reader.ConfirmTimeout)
 	}
 	if v.Observe != nil {
 		v.Observe(route.Kind, d, time.Since(start))
@@ -120,12 +126,13 @@ func (v *RouteValidator[T]) decide(ctx context.Context, oldRoute, route *attachm
 }
 
 // unconfirmed turns the denials of a decision that could not be confirmed
-// into warnings: a stale cache must never cause a wrong denial.
-func unconfirmed(d attachment.Decision, err error) attachment.Decision {
-	out := attachment.Decision{Verdict: attachment.VerdictWarn, Warnings: d.Warnings}
+// into warnings, and says why: a stale cache must never cause a wrong
+// denial. d is the cache's decision, empty when even that could not be read.
+func unconfirmed(ctx context.Context, d attachment.Decision, err error, timeout time.Duration) attachment.Decision {
+	out := attachment.Decision{Verdict: attachment.VerdictWarn, Reason: d.Reason, Warnings: d.Warnings}
 	for _, e := range d.Denials {
 		out.Warnings = append(out.Warnings, e.Field+": "+e.Detail)
 	}
-	out.Warnings = append(out.Warnings, fmt.Sprintf(msgUnconfirmed, err))
+	out.Warnings = append(out.Warnings, fmt.Sprintf(msgUnconfirmed, readFailure(ctx, err, timeout)))
 	return out
 }

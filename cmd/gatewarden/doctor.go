@@ -35,8 +35,10 @@ func newDoctorCommand(s streams) *cobra.Command {
 can call gatewarden's webhook and trust it: the Gateway API CRDs, the
 ValidatingWebhookConfiguration and its caBundle, the serving certificate
 (cert-manager's Certificate, or the Secret gatewarden fills itself), the
-webhook Service's ready endpoints, and what failurePolicy does while
-gatewarden is down. Every check that is not OK comes with its fix.
+webhook Service's ready endpoints, which webhooks fail closed while
+gatewarden is down, and whether their matchConditions send gatewarden only
+the writes it evaluates (an install from before they did is a warning, with
+the upgrade that fixes it). Every check that is not OK comes with its fix.
 
 It only reads; it changes nothing in the cluster.
 

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -72,6 +73,8 @@ type serveOptions struct {
 	podNamespace          string
 	selfSignedCheckPeriod time.Duration
 
+	confirmTimeout time.Duration
+
 	pprofAddr       string
 	shutdownTimeout time.Duration
 	logLevel        string
@@ -121,6 +124,7 @@ tls.key) and reloaded when the files change.`,
 	f.Var(&o.listenerSetMode, "listenerset-enforcement", "what a ListenerSet its Gateway's allowedListeners does not admit is: deny, warn or off (the Gateway's gatewarden.dev/enforcement annotation overrides it)")
 	f.Var(&o.namespaceMode, "namespace-enforcement", "what a Namespace label change that detaches routes is: warn, deny or off")
 	f.Var(&o.gatewayMode, "gateway-enforcement", "what a Gateway change that detaches routes is: warn, deny or off")
+	f.DurationVar(&o.confirmTimeout, "confirm-timeout", cluster.DefaultConfirmTimeout, "how long one admission may wait on the API server (live confirmations, a cache miss): keep it well under the webhook's timeoutSeconds, so that the API server gets gatewarden's answer rather than its own timeout. When it passes, a rejection is warned about, not denied; a grant the guard could not check is refused")
 	f.StringVar(&o.grantApprovers, "grant-approvers", "", "who may grant a namespace access to a Gateway by labelling it: group:NAME,user:NAME,...; empty lets anyone, with a warning")
 	f.BoolVar(&o.status, "status", true, "write gatewarden's own entry in the status.parents of routes")
 	f.StringVar(&o.statusControllerName, "status-controller-name", "gatewarden.dev/attachment", "controllerName of gatewarden's status.parents entries")
@@ -153,6 +157,9 @@ func (o *serveOptions) validate() error {
 	}
 	if o.logFormat != "json" && o.logFormat != "console" {
 		return fmt.Errorf("--log-format %q is not json or console", o.logFormat)
+	}
+	if o.confirmTimeout <= 0 {
+		return fmt.Errorf("--confirm-timeout %s is not positive", o.confirmTimeout)
 	}
 	if o.selfSigned && o.podNamespace == "" {
 		return errors.New("--self-signed needs --namespace or $POD_NAMESPACE: the namespace of its Secret and Service")
@@ -249,7 +256,8 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 		kinds = append(kinds, t.Kind)
 	}
 	log.Info("Starting gatewarden", "version", buildVersion(), "routeKinds", kinds, "referenceGrantV1", grantV1, "listenerSets", listenerSets,
-		"routeEnforcement", o.routeMode, "listenerSetEnforcement", o.listenerSetMode, "namespaceEnforcement", o.namespaceMode)
+		"routeEnforcement", o.routeMode, "listenerSetEnforcement", o.listenerSetMode, "namespaceEnforcement", o.namespaceMode,
+		"gatewayEnforcement", o.gatewayMode, "confirmTimeout", o.confirmTimeout)
 
 	var selfSigned *certs.SelfSigned
 	if o.selfSigned {
@@ -313,6 +321,7 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 	// the informers say a ListenerSet, a Namespace's labels or a
 	// ReferenceGrant changed.
 	reader := cluster.NewReader(mgr.GetCache(), mgr.GetAPIReader(), served)
+	reader.ConfirmTimeout = o.confirmTimeout
 	if err := reader.Watch(ctx, mgr.GetCache()); err != nil {
 		return err
 	}
@@ -362,6 +371,13 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 		}
 		return nil
 	}); err != nil {
+		return err
+	}
+	disco, err := discovery.NewDiscoveryClientForConfigAndClient(cfg, httpClient)
+	if err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("apiserver", cluster.APIServerCheck(disco.RESTClient(), time.Second)); err != nil {
 		return err
 	}
 

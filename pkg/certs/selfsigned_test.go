@@ -551,6 +551,10 @@ func TestReplacedCAStaysTrustedEvenWithoutAStoredBundle(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			c, s, _ := setup(t)
+			// A CA of a year is due for rotation after eight months, while
+			// the serving certificate it signed (a year, never past its CA)
+			// is still served.
+			s.CAValidity = year
 			require.NoError(t, s.Ensure(ctx))
 			secret := getSecret(t, c)
 			served, oldCA := secret.Data[KeyTLSCert], secret.Data[KeyCACert]
@@ -558,7 +562,8 @@ func TestReplacedCAStaysTrustedEvenWithoutAStoredBundle(t *testing.T) {
 			require.NoError(t, c.Update(ctx, secret))
 
 			if name == "no bundle key" {
-				s.Now = func() time.Time { return t0.Add(DefaultCAValidity - 19*month) }
+				// Nothing else is wrong with it: the CA is replaced because it is due.
+				s.Now = func() time.Time { return t0.Add(9 * month) }
 			}
 			require.NoError(t, s.Ensure(ctx))
 			data := getSecret(t, c).Data
@@ -567,9 +572,9 @@ func TestReplacedCAStaysTrustedEvenWithoutAStoredBundle(t *testing.T) {
 			inBundle := certs(t, bundle)
 			require.Len(t, inBundle, 2)
 			assert.Equal(t, certs(t, oldCA)[0].Raw, inBundle[1].Raw, "the replaced CA is kept")
-			if now := s.Now(); now.Before(certs(t, served)[0].NotAfter) {
-				assert.NoError(t, verifies(t, served, bundle, apiServerName, now), "the old serving certificate still verifies")
-			}
+			now := s.Now()
+			require.True(t, now.Before(certs(t, served)[0].NotAfter), "the old serving certificate has not expired at %s", now)
+			assert.NoError(t, verifies(t, served, bundle, apiServerName, now), "the old serving certificate still verifies")
 		})
 	}
 }

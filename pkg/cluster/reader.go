@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,6 +25,11 @@ import (
 // version, not one per request; a change the cache has not seen yet can be
 // missed for at most this long.
 const ConfirmTTL = time.Second
+
+// DefaultConfirmTimeout is how long the reads of one admission may wait on
+// the API server by default: well under the 5 seconds the chart gives the
+// API server to wait on gatewarden.
+const DefaultConfirmTimeout = 2 * time.Second
 
 // Options say what the API server serves.
 type Options struct {
@@ -51,6 +57,9 @@ type Reader struct {
 	Cache client.Reader
 	Live  client.Reader
 	Options
+	// ConfirmTimeout bounds the reads of one admission (see Deadline); zero
+	// leaves them unbounded.
+	ConfirmTimeout time.Duration
 
 	mu       sync.Mutex
 	confirms map[confirmKey]confirmation
@@ -94,6 +103,25 @@ func NewReader(cache, live client.Reader, o Options) *Reader {
 		confirms: map[confirmKey]confirmation{}, prepared: map[types.UID]preparedObject{},
 		tables: tableCache{entries: map[types.UID]tableEntry{}},
 	}
+}
+
+// Deadline bounds the reads one admission makes, from the cache and the API
+// server alike, by ConfirmTimeout from now. An admission that waits on the
+// API server longer than the API server waits on gatewarden is answered by
+// the API server's timeout instead ("context deadline exceeded", then the
+// failurePolicy): with the deadline, gatewarden gives its own answer in
+// time, one that says what it could not confirm (see Unanswered).
+func (r *Reader) Deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if r.ConfirmTimeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, r.ConfirmTimeout)
+}
+
+// Unanswered reports whether a read failed because the API server did not
+// answer before the deadline of ctx.
+func Unanswered(ctx context.Context, err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded)
 }
 
 // ObjectsFor returns what the evaluator needs to evaluate route. With live

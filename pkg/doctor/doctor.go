@@ -50,6 +50,7 @@ func Checks() []Check {
 		ServingCertificate,
 		ServiceEndpoints,
 		FailurePolicy,
+		MatchConditions,
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,11 +43,19 @@ const (
 )
 
 var (
-	now      = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	webhooks = []string{
-		"httproutes.gatewarden.dev", "grpcroutes.gatewarden.dev", "tlsroutes.gatewarden.dev",
-		"tcproutes.gatewarden.dev", "udproutes.gatewarden.dev", "gateways.gatewarden.dev", "namespaces.gatewarden.dev",
+	now = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	// webhooks are the chart's: name and the operations of its rule. Those
+	// that match updates carry a matchCondition.
+	webhooks = []struct {
+		name string
+		ops  []admissionregistrationv1.OperationType
+	}{
+		{"httproutes.gatewarden.dev", createUpdate}, {"grpcroutes.gatewarden.dev", createUpdate}, {"tlsroutes.gatewarden.dev", createUpdate},
+		{"tcproutes.gatewarden.dev", createUpdate}, {"udproutes.gatewarden.dev", createUpdate}, {"gateways.gatewarden.dev", createUpdate},
+		{"gateway-deletions.gatewarden.dev", []admissionregistrationv1.OperationType{admissionregistrationv1.Delete}},
+		{"namespaces.gatewarden.dev", createUpdate},
 	}
+	createUpdate = []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}
 )
 
 // --- discovery -------------------------------------------------------------
@@ -118,17 +127,28 @@ func issue(t *testing.T, parent *pair, cn string, dnsNames []string, notAfter ti
 
 // --- objects -------------------------------------------------------------------
 
+// webhookConfig is the chart's webhook configuration, every webhook with
+// the same failurePolicy but gateway-deletions, which the chart always makes
+// Ignore.
 func webhookConfig(caBundle []byte, policy admissionregistrationv1.FailurePolicyType) *admissionregistrationv1.ValidatingWebhookConfiguration {
 	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "gatewarden"}}
-	for _, name := range webhooks {
-		vwc.Webhooks = append(vwc.Webhooks, admissionregistrationv1.ValidatingWebhook{
-			Name: name,
+	for _, w := range webhooks {
+		wh := admissionregistrationv1.ValidatingWebhook{
+			Name: w.name,
 			ClientConfig: admissionregistrationv1.WebhookClientConfig{
 				Service:  &admissionregistrationv1.ServiceReference{Namespace: ns, Name: svcName, Port: ptr.To[int32](443)},
 				CABundle: caBundle,
 			},
+			Rules:         []admissionregistrationv1.RuleWithOperations{{Operations: w.ops}},
 			FailurePolicy: ptr.To(policy),
-		})
+		}
+		if w.name == "gateway-deletions.gatewarden.dev" {
+			wh.FailurePolicy = ptr.To(admissionregistrationv1.Ignore)
+		}
+		if slices.Contains(w.ops, admissionregistrationv1.Update) {
+			wh.MatchConditions = []admissionregistrationv1.MatchCondition{{Name: "changed", Expression: "request.operation != 'UPDATE' || object != oldObject"}}
+		}
+		vwc.Webhooks = append(vwc.Webhooks, wh)
 	}
 	return vwc
 }
@@ -245,7 +265,7 @@ func TestEverythingInPlaceCertManager(t *testing.T) {
 	r := Run(context.Background(), e, Checks())
 	requireAllOK(t, r)
 	assert.Contains(t, resultOf(t, r, nameCertificate).Detail, "Certificate gatewarden-system/gatewarden-serving Ready, expires in 60d")
-	assert.Contains(t, resultOf(t, r, nameServingCert).Detail, "verifies for gatewarden.gatewarden-system.svc against the caBundle of 7 webhooks")
+	assert.Contains(t, resultOf(t, r, nameServingCert).Detail, "verifies for gatewarden.gatewarden-system.svc against the caBundle of 8 webhooks")
 	assert.Contains(t, resultOf(t, r, nameWebhookConfig).Detail, "injected by cert-manager from Certificate gatewarden-system/gatewarden-serving")
 }
 
@@ -265,7 +285,8 @@ func TestEverythingInPlaceSelfSigned(t *testing.T) {
 	requireAllOK(t, r)
 	assert.Contains(t, resultOf(t, r, nameCertificate).Detail, "cert-manager not installed: self-signed mode")
 	assert.Contains(t, resultOf(t, r, nameFailurePolicy).Detail,
-		"Fail on all 7 webhooks: their writes are rejected whenever gatewarden is down (escape hatch: kubectl delete validatingwebhookconfiguration gatewarden)")
+		"Fail on 7 of 8 webhooks (httproutes, grpcroutes, tlsroutes, tcproutes, udproutes, gateways, namespaces): their writes are rejected "+
+			"whenever gatewarden is down (escape hatch: kubectl delete validatingwebhookconfiguration gatewarden)")
 }
 
 // --- gateway-api-crds ---------------------------------------------------------------
@@ -329,7 +350,7 @@ func TestEmptyCABundle(t *testing.T) {
 		e := newEnv(t, discoveryOf(gatewayAPI()...), webhookConfig(nil, admissionregistrationv1.Fail))
 		r := WebhookConfiguration(ctx, e)
 		assert.Equal(t, StatusFail, r.Status)
-		assert.Contains(t, r.Detail, "empty caBundle in 7 of 7 webhooks")
+		assert.Contains(t, r.Detail, "empty caBundle in 8 of 8 webhooks")
 		assert.Contains(t, r.Fix, "kubectl -n gatewarden-system rollout restart deployment/gatewarden")
 	})
 	t.Run("cert-manager", func(t *testing.T) {
@@ -372,7 +393,7 @@ func TestServingCertDoesNotVerifyAgainstCABundle(t *testing.T) {
 
 	sc := resultOf(t, r, nameServingCert)
 	assert.Equal(t, StatusFail, sc.Status)
-	assert.Contains(t, sc.Detail, "does not verify for gatewarden.gatewarden-system.svc against the caBundle of 7 of 7 webhooks")
+	assert.Contains(t, sc.Detail, "does not verify for gatewarden.gatewarden-system.svc against the caBundle of 8 of 8 webhooks")
 	assert.Contains(t, sc.Detail, "certificate signed by unknown authority")
 	assert.Equal(t, e.fixCABundle(certSource{injectFrom: "x"}), sc.Fix)
 	assert.Equal(t, StatusOK, resultOf(t, r, nameWebhookConfig).Status, "the bundle itself parses")
@@ -523,7 +544,8 @@ func TestNoReadyEndpoints(t *testing.T) {
 	assert.Contains(t, fp.Detail, "the API server rejects these writes now")
 	assert.Contains(t, fp.Fix, "kubectl delete validatingwebhookconfiguration gatewarden")
 	assert.Contains(t, fp.Fix, `kubectl patch validatingwebhookconfiguration gatewarden --type=json -p '[{"op":"add","path":"/webhooks/0/failurePolicy","value":"Ignore"},`)
-	assert.Contains(t, fp.Fix, `"/webhooks/6/failurePolicy"`)
+	assert.Contains(t, fp.Fix, `"/webhooks/7/failurePolicy"`)
+	assert.NotContains(t, fp.Fix, `"/webhooks/6/failurePolicy"`, "gateway-deletions already fails open")
 }
 
 func TestNoEndpointSliceAtAll(t *testing.T) {
@@ -561,12 +583,70 @@ func TestFailurePolicyIgnore(t *testing.T) {
 
 func TestFailurePolicyUnsetIsFail(t *testing.T) {
 	vwc := webhookConfig(nil, admissionregistrationv1.Ignore)
-	vwc.Webhooks[6].FailurePolicy = nil
+	vwc.Webhooks[7].FailurePolicy = nil
 	r := FailurePolicy(context.Background(), newEnv(t, discoveryOf(), vwc))
 	assert.Equal(t, StatusFail, r.Status)
-	assert.Contains(t, r.Detail, "Fail on 1 of 7 webhooks (namespaces)")
-	assert.Contains(t, r.Fix, `/webhooks/6/failurePolicy`)
+	assert.Contains(t, r.Detail, "Fail on 1 of 8 webhooks (namespaces)")
+	assert.Contains(t, r.Fix, `/webhooks/7/failurePolicy`)
 	assert.NotContains(t, r.Fix, `/webhooks/0/failurePolicy`)
+}
+
+// The chart's own split: the webhooks that may deny fail closed, and the
+// doctor names them.
+func TestFailurePolicyNamesTheWebhooksThatFailClosed(t *testing.T) {
+	vwc := webhookConfig(nil, admissionregistrationv1.Ignore)
+	for i := range 5 {
+		vwc.Webhooks[i].FailurePolicy = ptr.To(admissionregistrationv1.Fail)
+	}
+	r := FailurePolicy(context.Background(), newEnv(t, discoveryOf(), vwc, endpointSlice(true)))
+	assert.Equal(t, StatusOK, r.Status)
+	assert.Equal(t, "Fail on 5 of 8 webhooks (httproutes, grpcroutes, tlsroutes, tcproutes, udproutes): their writes are rejected "+
+		"whenever gatewarden is down (escape hatch: kubectl delete validatingwebhookconfiguration gatewarden)", r.Detail)
+}
+
+// --- match-conditions -------------------------------------------------------------------
+
+func TestMatchConditions(t *testing.T) {
+	ctx := context.Background()
+	t.Run("the chart's webhooks", func(t *testing.T) {
+		r := MatchConditions(ctx, newEnv(t, discoveryOf(), webhookConfig(nil, admissionregistrationv1.Fail)))
+		assert.Equal(t, Result{Name: nameMatchConditions, Status: StatusOK,
+			Detail: "7 webhooks send gatewarden only the updates it evaluates (httproutes, grpcroutes, tlsroutes, tcproutes, udproutes, gateways, namespaces); " +
+				"no delete fails closed"}, r)
+	})
+
+	// What the chart installed before it narrowed its webhooks: no
+	// matchConditions, Gateway deletes in the gateways webhook, all Fail.
+	old := webhookConfig(nil, admissionregistrationv1.Fail)
+	old.Webhooks = slices.Delete(old.Webhooks, 6, 7)
+	for i := range old.Webhooks {
+		old.Webhooks[i].MatchConditions = nil
+	}
+	old.Webhooks[5].Rules[0].Operations = []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update, admissionregistrationv1.Delete}
+
+	t.Run("an install from before", func(t *testing.T) {
+		r := MatchConditions(ctx, newEnv(t, discoveryOf(), old))
+		assert.Equal(t, StatusWarn, r.Status)
+		assert.Equal(t, "no matchConditions on httproutes, grpcroutes, tlsroutes, tcproutes, udproutes, gateways, namespaces: "+
+			"every update they match reaches gatewarden, metadata-only ones included, and fails while it is down where failurePolicy is Fail; "+
+			"gateways fails deletes closed, which gatewarden never denies", r.Detail)
+		assert.Equal(t, "upgrade the install: helm upgrade gatewarden <chart> -n gatewarden-system (or kubectl apply -k config/default): "+
+			"its webhooks send gatewarden only the writes it evaluates and fail closed only where it may deny", r.Fix)
+	})
+
+	t.Run("a delete failing closed is not", func(t *testing.T) {
+		vwc := webhookConfig(nil, admissionregistrationv1.Fail)
+		vwc.Webhooks[6].FailurePolicy = nil
+		r := MatchConditions(ctx, newEnv(t, discoveryOf(), vwc))
+		assert.Equal(t, StatusWarn, r.Status, "an unset failurePolicy is Fail")
+		assert.Equal(t, "gateway-deletions fails deletes closed, which gatewarden never denies", r.Detail)
+	})
+
+	t.Run("no webhook configuration", func(t *testing.T) {
+		r := MatchConditions(ctx, newEnv(t, discoveryOf()))
+		assert.Equal(t, StatusWarn, r.Status)
+		assert.Equal(t, "not checked: no ValidatingWebhookConfiguration", r.Detail)
+	})
 }
 
 // --- report ---------------------------------------------------------------------------

@@ -24,6 +24,13 @@ func (e *Env) fixReinstall(what string) string {
 		"(or pass --namespace, --webhook-config-name, --service-name if it was installed with other names)", what, e.Namespace)
 }
 
+// fixUpgrade brings an install from before gatewarden narrowed its webhooks
+// up to date.
+func (e *Env) fixUpgrade() string {
+	return fmt.Sprintf("upgrade the install: helm upgrade gatewarden <chart> -n %s (or kubectl apply -k config/default): "+
+		"its webhooks send gatewarden only the writes it evaluates and fail closed only where it may deny", e.Namespace)
+}
+
 func (e *Env) serverLogs() string {
 	return fmt.Sprintf("kubectl -n %s logs deployment/%s", e.Namespace, e.ServiceName)
 }

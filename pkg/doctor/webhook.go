@@ -12,8 +12,9 @@ import (
 )
 
 const (
-	nameWebhookConfig = "webhook-config"
-	nameFailurePolicy = "failure-policy"
+	nameWebhookConfig   = "webhook-config"
+	nameFailurePolicy   = "failure-policy"
+	nameMatchConditions = "match-conditions"
 )
 
 // WebhookConfiguration checks that the ValidatingWebhookConfiguration
@@ -91,8 +92,7 @@ func FailurePolicy(ctx context.Context, e *Env) Result {
 	var names []string
 	for i := range vwc.Webhooks {
 		wh := &vwc.Webhooks[i]
-		// The API server defaults an unset policy to Fail.
-		if wh.FailurePolicy == nil || *wh.FailurePolicy == admissionregistrationv1.Fail {
+		if failsClosed(wh) {
 			failing = append(failing, i)
 			names = append(names, strings.TrimSuffix(wh.Name, ".gatewarden.dev"))
 		}
@@ -119,6 +119,67 @@ func FailurePolicy(ctx context.Context, e *Env) Result {
 	}
 	return ok(nameFailurePolicy, fmt.Sprintf("Fail on %s: their writes are rejected whenever gatewarden is down "+
 		"(escape hatch: kubectl delete validatingwebhookconfiguration %s)", which, e.WebhookConfigName))
+}
+
+// MatchConditions reports whether the webhooks send gatewarden only the
+// writes it evaluates. An install from before gatewarden narrowed its
+// webhooks sends it every update they match (an annotation, a Namespace's
+// finalize call) and, failing closed, refuses them all while gatewarden is
+// down, Gateway deletes included, which gatewarden never denies.
+func MatchConditions(ctx context.Context, e *Env) Result {
+	vwc, err := e.webhookConfig(ctx)
+	if apierrors.IsNotFound(err) {
+		return warn(nameMatchConditions, "not checked: no ValidatingWebhookConfiguration", "see "+nameWebhookConfig)
+	}
+	if err != nil {
+		return unreadable(nameMatchConditions, err)
+	}
+	var narrowed, everything, deletesClosed []string
+	for i := range vwc.Webhooks {
+		wh := &vwc.Webhooks[i]
+		name := strings.TrimSuffix(wh.Name, ".gatewarden.dev")
+		if matches(wh, admissionregistrationv1.Update) {
+			if len(wh.MatchConditions) == 0 {
+				everything = append(everything, name)
+			} else {
+				narrowed = append(narrowed, name)
+			}
+		}
+		if matches(wh, admissionregistrationv1.Delete) && failsClosed(wh) {
+			deletesClosed = append(deletesClosed, name)
+		}
+	}
+	var problems []string
+	if len(everything) > 0 {
+		problems = append(problems, fmt.Sprintf("no matchConditions on %s: every update they match reaches gatewarden, "+
+			"metadata-only ones included, and fails while it is down where failurePolicy is Fail", strings.Join(everything, ", ")))
+	}
+	if len(deletesClosed) > 0 {
+		problems = append(problems, fmt.Sprintf("%s fails deletes closed, which gatewarden never denies", strings.Join(deletesClosed, ", ")))
+	}
+	if len(problems) > 0 {
+		return warn(nameMatchConditions, strings.Join(problems, "; "), e.fixUpgrade())
+	}
+	return ok(nameMatchConditions, fmt.Sprintf("%d webhooks send gatewarden only the updates it evaluates (%s); no delete fails closed",
+		len(narrowed), strings.Join(narrowed, ", ")))
+}
+
+// matches reports whether a webhook's rules match an operation.
+func matches(wh *admissionregistrationv1.ValidatingWebhook, op admissionregistrationv1.OperationType) bool {
+	for _, r := range wh.Rules {
+		for _, o := range r.Operations {
+			if o == op || o == admissionregistrationv1.OperationAll {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// failsClosed reports whether the API server refuses a write it cannot get
+// the webhook's verdict on; an unset policy is Fail.
+func failsClosed(wh *admissionregistrationv1.ValidatingWebhook) bool {
+	return wh.FailurePolicy == nil || *wh.FailurePolicy == admissionregistrationv1.Fail
 }
 
 // target describes what a webhook calls.

@@ -59,22 +59,33 @@ type wantWebhook struct {
 	resource string
 	ops      []admissionregistrationv1.OperationType
 	scope    admissionregistrationv1.ScopeType
+	// failurePolicy with the chart's default values: Fail only where
+	// gatewarden may deny.
+	failurePolicy admissionregistrationv1.FailurePolicyType
+	// condition names the one matchCondition that narrows the writes sent;
+	// "" for none.
+	condition string
 }
 
 var (
-	createUpdate       = []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}
-	createUpdateDelete = []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update, admissionregistrationv1.Delete}
+	createUpdate = []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}
+	deleteOnly   = []admissionregistrationv1.OperationType{admissionregistrationv1.Delete}
+	fail         = admissionregistrationv1.Fail
+	ignore       = admissionregistrationv1.Ignore
+	namespaced   = admissionregistrationv1.NamespacedScope
 )
 
 var wantWebhooks = []wantWebhook{
-	{"httproutes.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-httproute", gatewayAPIGroup, "httproutes", createUpdate, admissionregistrationv1.NamespacedScope},
-	{"grpcroutes.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-grpcroute", gatewayAPIGroup, "grpcroutes", createUpdate, admissionregistrationv1.NamespacedScope},
-	{"tlsroutes.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-tlsroute", gatewayAPIGroup, "tlsroutes", createUpdate, admissionregistrationv1.NamespacedScope},
-	{"tcproutes.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-tcproute", gatewayAPIGroup, "tcproutes", createUpdate, admissionregistrationv1.NamespacedScope},
-	{"udproutes.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-udproute", gatewayAPIGroup, "udproutes", createUpdate, admissionregistrationv1.NamespacedScope},
-	{"listenersets.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-listenerset", gatewayAPIGroup, "listenersets", createUpdateDelete, admissionregistrationv1.NamespacedScope},
-	{"gateways.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-gateway", gatewayAPIGroup, "gateways", createUpdateDelete, admissionregistrationv1.NamespacedScope},
-	{"namespaces.gatewarden.dev", "/validate--v1-namespace", "", "namespaces", createUpdate, admissionregistrationv1.ClusterScope},
+	{"httproutes.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-httproute", gatewayAPIGroup, "httproutes", createUpdate, namespaced, fail, "create-or-attachment-changed"},
+	{"grpcroutes.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-grpcroute", gatewayAPIGroup, "grpcroutes", createUpdate, namespaced, fail, "create-or-attachment-changed"},
+	{"tlsroutes.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-tlsroute", gatewayAPIGroup, "tlsroutes", createUpdate, namespaced, fail, "create-or-attachment-changed"},
+	{"tcproutes.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-tcproute", gatewayAPIGroup, "tcproutes", createUpdate, namespaced, fail, "create-or-attachment-changed"},
+	{"udproutes.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-udproute", gatewayAPIGroup, "udproutes", createUpdate, namespaced, fail, "create-or-attachment-changed"},
+	{"listenersets.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-listenerset", gatewayAPIGroup, "listenersets", createUpdate, namespaced, fail, "create-or-spec-changed"},
+	{"listenerset-deletions.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-listenerset", gatewayAPIGroup, "listenersets", deleteOnly, namespaced, ignore, ""},
+	{"gateways.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-gateway", gatewayAPIGroup, "gateways", createUpdate, namespaced, ignore, "create-or-listeners-changed"},
+	{"gateway-deletions.gatewarden.dev", "/validate-gateway-networking-k8s-io-v1-gateway", gatewayAPIGroup, "gateways", deleteOnly, namespaced, ignore, ""},
+	{"namespaces.gatewarden.dev", "/validate--v1-namespace", "", "namespaces", createUpdate, admissionregistrationv1.ClusterScope, ignore, "create-or-labels-changed"},
 }
 
 // extraResources are the subresources a webhook's rule must match besides its
@@ -226,8 +237,8 @@ func assertWebhooks(t *testing.T, vwc *admissionregistrationv1.ValidatingWebhook
 	t.Helper()
 	assert.Equal(t, fullname, vwc.Name)
 	require.Len(t, vwc.Webhooks, len(wantWebhooks))
-	for i, want := range wantWebhooks {
-		wh := vwc.Webhooks[i]
+	for i := range wantWebhooks {
+		want, wh := &wantWebhooks[i], &vwc.Webhooks[i]
 		t.Run(want.name, func(t *testing.T) {
 			assert.Equal(t, want.name, wh.Name)
 			require.NotNil(t, wh.ClientConfig.Service)
@@ -246,7 +257,7 @@ func assertWebhooks(t *testing.T, vwc *admissionregistrationv1.ValidatingWebhook
 			require.NotNil(t, wh.TimeoutSeconds)
 			assert.EqualValues(t, 5, *wh.TimeoutSeconds)
 			require.NotNil(t, wh.FailurePolicy)
-			assert.Equal(t, admissionregistrationv1.Fail, *wh.FailurePolicy)
+			assert.Equal(t, want.failurePolicy, *wh.FailurePolicy)
 			assert.Equal(t, []string{"v1"}, wh.AdmissionReviewVersions)
 			assert.Nil(t, wh.ObjectSelector)
 
@@ -263,6 +274,16 @@ func assertWebhooks(t *testing.T, vwc *admissionregistrationv1.ValidatingWebhook
 					assert.NotContains(t, r, "/", "a rule must not match a subresource such as status")
 				}
 				assert.NotContains(t, r, "*")
+			}
+
+			if want.condition == "" {
+				assert.Empty(t, wh.MatchConditions)
+			} else {
+				require.Len(t, wh.MatchConditions, 1)
+				assert.Equal(t, want.condition, wh.MatchConditions[0].Name)
+				// Every UPDATE test is guarded: on CREATE oldObject is null.
+				assert.True(t, strings.HasPrefix(wh.MatchConditions[0].Expression, "request.operation != 'UPDATE'\n|| "),
+					"%s: the expression starts by letting every other operation through", want.name)
 			}
 
 			require.NotNil(t, wh.NamespaceSelector)
@@ -320,9 +341,90 @@ func TestChartWebhookConfiguration(t *testing.T) {
 		}
 		assert.Equal(t, []string{
 			"httproutes.gatewarden.dev", "grpcroutes.gatewarden.dev", "tlsroutes.gatewarden.dev",
-			"tcproutes.gatewarden.dev", "gateways.gatewarden.dev",
+			"tcproutes.gatewarden.dev", "gateways.gatewarden.dev", "gateway-deletions.gatewarden.dev",
 		}, names)
+
+		objs = renderChart(t, namespace, "webhook.kinds.gateways=false")
+		vwc = mustFind[admissionregistrationv1.ValidatingWebhookConfiguration](t, objs, "ValidatingWebhookConfiguration", fullname)
+		for _, wh := range vwc.Webhooks {
+			assert.NotContains(t, wh.Name, "gateway", "one switch turns off a Gateway's create/update and its deletes")
+		}
 	})
+}
+
+// failurePolicies returns each webhook's failurePolicy by name prefix.
+func failurePolicies(t *testing.T, set ...string) map[string]admissionregistrationv1.FailurePolicyType {
+	t.Helper()
+	objs := renderChart(t, namespace, set...)
+	vwc := mustFind[admissionregistrationv1.ValidatingWebhookConfiguration](t, objs, "ValidatingWebhookConfiguration", fullname)
+	out := map[string]admissionregistrationv1.FailurePolicyType{}
+	for i := range vwc.Webhooks {
+		wh := &vwc.Webhooks[i]
+		require.NotNil(t, wh.FailurePolicy, wh.Name)
+		out[strings.TrimSuffix(wh.Name, ".gatewarden.dev")] = *wh.FailurePolicy
+	}
+	return out
+}
+
+// A webhook fails closed only where gatewarden may deny with the values
+// given: failing closed where it only warns blocks writes while it is down
+// and protects nothing.
+func TestChartFailurePolicyRule(t *testing.T) {
+	routesFail := map[string]admissionregistrationv1.FailurePolicyType{
+		"httproutes": fail, "grpcroutes": fail, "tlsroutes": fail, "tcproutes": fail, "udproutes": fail, "listenersets": fail,
+	}
+	with := func(extra map[string]admissionregistrationv1.FailurePolicyType) map[string]admissionregistrationv1.FailurePolicyType {
+		out := map[string]admissionregistrationv1.FailurePolicyType{"gateways": ignore, "gateway-deletions": ignore, "listenerset-deletions": ignore, "namespaces": ignore}
+		for k, v := range routesFail {
+			out[k] = v
+		}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		set  []string
+		want map[string]admissionregistrationv1.FailurePolicyType
+	}{
+		{"defaults: only routes and ListenerSets may be denied", nil, with(nil)},
+		{
+			// A Gateway's gatewarden.dev/enforcement: deny annotation asks for
+			// denial whatever the global route or ListenerSet mode.
+			"routes and ListenerSets fail closed in every mode",
+			[]string{"enforcement.routes=off", "enforcement.listenerSets=warn"}, with(nil),
+		},
+		{"approvers guard Namespace labels", []string{"grantApprovers={group:platform-admins}"}, with(map[string]admissionregistrationv1.FailurePolicyType{"namespaces": fail})},
+		{"namespace deny mode", []string{"enforcement.namespaces=deny"}, with(map[string]admissionregistrationv1.FailurePolicyType{"namespaces": fail})},
+		{
+			// A Gateway delete is only ever warned about.
+			"gateway deny mode fails closed on create and update, not delete",
+			[]string{"enforcement.gateways=deny"}, with(map[string]admissionregistrationv1.FailurePolicyType{"gateways": fail}),
+		},
+		{
+			"one policy for every webhook",
+			[]string{"webhook.failurePolicy=Fail"},
+			with(map[string]admissionregistrationv1.FailurePolicyType{"gateways": fail, "gateway-deletions": fail, "listenerset-deletions": fail, "namespaces": fail}),
+		},
+		{
+			"a webhook's own policy wins over the rule and the global one",
+			[]string{"webhook.failurePolicy=Ignore", "webhook.failurePolicies.httproutes=Fail", "webhook.failurePolicies.namespaces=Fail"},
+			map[string]admissionregistrationv1.FailurePolicyType{
+				"httproutes": fail, "grpcroutes": ignore, "tlsroutes": ignore, "tcproutes": ignore, "udproutes": ignore,
+				"listenersets": ignore, "listenerset-deletions": ignore, "gateways": ignore, "gateway-deletions": ignore, "namespaces": fail,
+			},
+		},
+		{
+			"a webhook's own policy over the rule",
+			[]string{"grantApprovers={group:platform-admins}", "webhook.failurePolicies.namespaces=Ignore"}, with(nil),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, failurePolicies(t, tt.set...))
+		})
+	}
 }
 
 func argsOf(t *testing.T, d *appsv1.Deployment) []string {
@@ -393,6 +495,7 @@ func TestChartDeployment(t *testing.T) {
 				"--cert-dir=" + certDir,
 				"--metrics-bind-address=:8080",
 				"--health-probe-bind-address=:8081",
+				"--confirm-timeout=2000ms",
 				"--route-enforcement=deny",
 				"--listenerset-enforcement=deny",
 				"--namespace-enforcement=warn",
@@ -506,6 +609,11 @@ func TestChartArgs(t *testing.T) {
 			name: "status and logging",
 			set:  []string{"status.enabled=false", "status.controllerName=example.com/attach", "logLevel=debug"},
 			want: []string{"--status=false", "--status-controller-name=example.com/attach", "--log-level=debug"},
+		},
+		{
+			name: "live reads give up in 40% of the API server's timeout",
+			set:  []string{"webhook.timeoutSeconds=10"},
+			want: []string{"--confirm-timeout=4000ms"},
 		},
 		{
 			name: "leader election off",
@@ -774,6 +882,8 @@ func TestChartSchemaRejects(t *testing.T) {
 		{"enforcement.namespaces=allow", "/enforcement/namespaces"},
 		{"enforcement.gateways=true", "/enforcement/gateways"},
 		{"webhook.failurePolicy=Never", "/webhook/failurePolicy"},
+		{"webhook.failurePolicies.namespaces=Never", "/webhook/failurePolicies/namespaces"},
+		{"webhook.failurePolicies.services=Fail", "services"},
 		{"webhook.timeoutSeconds=60", "/webhook/timeoutSeconds"},
 		{"logLevel=warn", "/logLevel"},
 		{"grantApprovers={alice}", "/grantApprovers/0"},

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -44,7 +45,12 @@ type ControlPlane struct {
 	Root, Bin string
 
 	dir     string
+	race    bool
+	mu      sync.Mutex
 	servers []*Server
+	// admissions counts, by webhook path, the admission requests the
+	// servers it stopped had served.
+	admissions map[string]float64
 }
 
 // Options choose what the control plane installs.
@@ -56,6 +62,10 @@ type Options struct {
 	ExtraCRDPaths []string
 	// Setup, when set, runs once the control plane is up, before the tests.
 	Setup func(*ControlPlane) error
+	// Race builds the gatewarden binary with the race detector: a data race
+	// it reports fails the Server's Stop. For the tests; benchmarks and the
+	// demo run the binary as it ships.
+	Race bool
 }
 
 // RepoRoot finds the repository's root from the working directory.
@@ -116,7 +126,16 @@ func Start(opts Options) (*ControlPlane, error) {
 		}
 	}
 
+	dir, err := os.MkdirTemp("", "gatewarden-controlplane-")
+	if err != nil {
+		return nil, err
+	}
 	env := &envtest.Environment{
+		// A certificate folder of its own, rather than one envtest makes and
+		// forgets when the API server stops: a test that restarts the API
+		// server (on the same port and etcd) gets it back with the same
+		// serving certificate, which every client trusts.
+		ControlPlane:          envtest.ControlPlane{APIServer: &envtest.APIServer{CertDir: filepath.Join(dir, "apiserver")}},
 		BinaryAssetsDirectory: bin,
 		CRDInstallOptions: envtest.CRDInstallOptions{
 			Paths:              append([]string{filepath.Join(gw, "config", "crd", channel)}, opts.ExtraCRDPaths...),
@@ -129,14 +148,18 @@ func Start(opts Options) (*ControlPlane, error) {
 		WebhookInstallOptions: envtest.WebhookInstallOptions{LocalServingHost: "127.0.0.1"},
 		Scheme:                scheme,
 	}
+	if err := os.Mkdir(filepath.Join(dir, "apiserver"), 0o700); err != nil {
+		return nil, errors.Join(err, os.RemoveAll(dir))
+	}
+	// On SIGTERM kube-apiserver closes the watches of running clients (a
+	// gatewarden's informers) within this grace, rather than waiting for them
+	// to end on their own: a test can stop and start it under gatewarden.
+	env.ControlPlane.APIServer.Configure().Set("shutdown-watch-termination-grace-period", "2s")
 	cfg, err := env.Start()
 	if err != nil {
-		return nil, fmt.Errorf("starting kube-apiserver and etcd: %w", err)
+		return nil, errors.Join(fmt.Errorf("starting kube-apiserver and etcd: %w", err), os.RemoveAll(dir))
 	}
-	cp := &ControlPlane{Env: env, Config: cfg, Scheme: scheme, Root: root, Bin: bin}
-	if cp.dir, err = os.MkdirTemp("", "gatewarden-controlplane-"); err != nil {
-		return nil, errors.Join(err, cp.Stop())
-	}
+	cp := &ControlPlane{Env: env, Config: cfg, Scheme: scheme, Root: root, Bin: bin, dir: dir, race: opts.Race, admissions: map[string]float64{}}
 	cp.Kubeconfig = filepath.Join(cp.dir, "kubeconfig")
 	if err := os.WriteFile(cp.Kubeconfig, env.KubeConfig, 0o600); err != nil {
 		return nil, errors.Join(err, cp.Stop())

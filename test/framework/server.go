@@ -7,11 +7,14 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -47,13 +50,18 @@ type Server struct {
 	err  error
 }
 
-// Gatewarden builds the gatewarden binary once per control plane.
+// Gatewarden builds the gatewarden binary once per control plane, with the
+// race detector when Options.Race says so.
 func (cp *ControlPlane) Gatewarden() (string, error) {
 	path := filepath.Join(cp.dir, "gatewarden")
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
-	cmd := exec.Command("go", "build", "-o", path, "./cmd/gatewarden")
+	args := []string{"build", "-o", path}
+	if cp.race {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "./cmd/gatewarden")...)
 	cmd.Dir = cp.Root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building gatewarden: %w\n%s", err, out)
@@ -129,7 +137,9 @@ func (s *Server) Logs() string { return s.logs.String() }
 
 // Stop removes the webhook configuration, so that the API server stops
 // calling the server, then stops the server with SIGTERM, as the kubelet
-// does, and waits for it to exit.
+// does, and waits for it to exit. It returns an error when the server did
+// not exit cleanly: a non-zero exit status (a crash, a failed shutdown, the
+// race detector's exit code) or a data race in its output.
 func (s *Server) Stop(ctx context.Context) error {
 	var errs []error
 	if s.Webhook != nil {
@@ -140,6 +150,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	select {
 	case <-s.done:
 	default:
+		s.cp.countAdmissions(ctx, s)
 		_ = s.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-s.done:
@@ -148,6 +159,21 @@ func (s *Server) Stop(ctx context.Context) error {
 			<-s.done
 			errs = append(errs, errors.New("gatewarden did not stop within 30s of SIGTERM"))
 		}
+	}
+	return errors.Join(append(errs, s.exitError())...)
+}
+
+// raceReport is what the race detector prints for each data race it finds.
+const raceReport = "WARNING: DATA RACE"
+
+// exitError says how the exited process went wrong, or nil.
+func (s *Server) exitError() error {
+	var errs []error
+	if s.err != nil {
+		errs = append(errs, fmt.Errorf("gatewarden %s exited with %w", s.Name, s.err))
+	}
+	if _, report, found := strings.Cut(s.Logs(), raceReport); found {
+		errs = append(errs, fmt.Errorf("gatewarden %s reported a data race:\n%s%s", s.Name, raceReport, report))
 	}
 	return errors.Join(errs...)
 }
@@ -349,4 +375,137 @@ func (cp *ControlPlane) ChartWebhookConfiguration(set ...string) (*admissionregi
 		return vwc, nil
 	}
 	return nil, errors.New("the chart renders no ValidatingWebhookConfiguration")
+}
+
+// scrape reads the server's /metrics.
+func (s *Server) scrape(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.MetricsURL+"/metrics", http.NoBody)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET /metrics: %s", resp.Status)
+	}
+	return string(body), nil
+}
+
+// sample is one line of the Prometheus text format.
+type sample struct {
+	name   string
+	labels map[string]string
+	value  float64
+}
+
+func samples(text string) []sample {
+	var out []sample
+	for _, line := range strings.Split(text, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		series, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			continue
+		}
+		name, labels, _ := strings.Cut(strings.TrimSuffix(series, "}"), "{")
+		out = append(out, sample{name: name, labels: parseLabels(labels), value: v})
+	}
+	return out
+}
+
+// parseLabels reads `a="x",b="y"`; a value ends at the first quote that is
+// not escaped.
+func parseLabels(s string) map[string]string {
+	out := map[string]string{}
+	for s != "" {
+		name, rest, ok := strings.Cut(s, `="`)
+		if !ok {
+			break
+		}
+		end := 0
+		for end < len(rest) && (rest[end] != '"' || (end > 0 && rest[end-1] == '\\')) {
+			end++
+		}
+		out[strings.TrimPrefix(name, ",")] = rest[:end]
+		if end >= len(rest) {
+			break
+		}
+		s = rest[end+1:]
+	}
+	return out
+}
+
+// Metric returns the sum of a metric's samples whose labels have the values
+// given as name, value pairs, and whether any sample matched.
+func (s *Server) Metric(ctx context.Context, name string, labels ...string) (float64, bool, error) {
+	text, err := s.scrape(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	total, found := 0.0, false
+	for _, smp := range samples(text) {
+		if smp.name != name {
+			continue
+		}
+		match := true
+		for i := 0; i+1 < len(labels); i += 2 {
+			match = match && smp.labels[labels[i]] == labels[i+1]
+		}
+		if match {
+			total, found = total+smp.value, true
+		}
+	}
+	return total, found, nil
+}
+
+// countAdmissions adds the admission requests a running server has served
+// (controller-runtime's controller_runtime_webhook_requests_total), by
+// webhook path, to the control plane's count. A server whose metrics cannot
+// be read is not counted.
+func (cp *ControlPlane) countAdmissions(ctx context.Context, s *Server) {
+	text, err := s.scrape(ctx)
+	if err != nil {
+		return
+	}
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	for _, smp := range samples(text) {
+		if smp.name == "controller_runtime_webhook_requests_total" {
+			cp.admissions[smp.labels["webhook"]] += smp.value
+		}
+	}
+}
+
+// AdmissionSummary says how many admission requests the servers this
+// control plane stopped served, by webhook path: the traffic the API server
+// sent gatewarden through the webhook configuration under test.
+func (cp *ControlPlane) AdmissionSummary() string {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	paths := make([]string, 0, len(cp.admissions))
+	total := 0.0
+	for p, n := range cp.admissions {
+		paths = append(paths, p)
+		total += n
+	}
+	slices.Sort(paths)
+	parts := make([]string, 0, len(paths))
+	for _, p := range paths {
+		parts = append(parts, fmt.Sprintf("%s=%.0f", p, cp.admissions[p]))
+	}
+	return fmt.Sprintf("gatewarden served %.0f admission requests: %s", total, strings.Join(parts, " "))
 }

@@ -25,9 +25,13 @@ func RunSuite(m *testing.M, opts Options, cp **ControlPlane) int {
 	} else {
 		code = m.Run()
 	}
+	// A server that crashed or reported a data race when it stopped fails
+	// the suite, even when every test passed.
 	if err := (*cp).Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		code = 1
 	}
+	fmt.Fprintln(os.Stderr, (*cp).AdmissionSummary())
 	return code
 }
 

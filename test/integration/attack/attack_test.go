@@ -600,15 +600,23 @@ func TestDeleteAndStatusAreNeverBlocked(t *testing.T) {
 	})
 
 	t.Run("delete with a finalizer", func(t *testing.T) {
-		// An unrelated edit of a rejected route is a warning: the tenant did
-		// not cause the rejection by this edit.
+		// An edit of a rejected route that keeps its parentRefs is a
+		// warning: the tenant did not cause the rejection by this edit.
 		warnings, err := tn.do(func() error {
+			r := tn.route(t, "held")
+			r.Spec.Hostnames = []gatewayv1.Hostname{"held.example.com"}
+			return tn.c.Update(ctx, r)
+		})
+		require.NoError(t, err)
+		assert.Contains(t, strings.Join(warnings, "\n"), preexisting)
+		// A metadata-only edit is not even sent to gatewarden.
+		warnings, err = tn.do(func() error {
 			r := tn.route(t, "held")
 			r.Labels = map[string]string{"edited": "true"}
 			return tn.c.Update(ctx, r)
 		})
 		require.NoError(t, err)
-		assert.Contains(t, strings.Join(warnings, "\n"), preexisting)
+		assert.Empty(t, warnings)
 
 		_, err = tn.do(func() error { return tn.c.Delete(ctx, tn.route(t, "held")) })
 		require.NoError(t, err)
@@ -627,7 +635,7 @@ func TestDeleteAndStatusAreNeverBlocked(t *testing.T) {
 		// Control: the same route's main resource is evaluated, and warns.
 		warnings, err := tn.do(func() error {
 			r := tn.route(t, "status")
-			r.Labels = map[string]string{"edited": "true"}
+			r.Spec.Hostnames = []gatewayv1.Hostname{"status.example.com"}
 			return tn.c.Update(ctx, r)
 		})
 		require.NoError(t, err)

@@ -31,7 +31,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(framework.RunSuite(m, framework.Options{Setup: func(cp *framework.ControlPlane) error {
+	os.Exit(framework.RunSuite(m, framework.Options{Race: true, Setup: func(cp *framework.ControlPlane) error {
 		if err := grantRBAC(context.Background(), cp.Client); err != nil {
 			return fmt.Errorf("granting the tenants' RBAC: %w", err)
 		}

@@ -41,7 +41,9 @@ var cp *framework.ControlPlane
 func TestMain(m *testing.M) {
 	code, err := run(m)
 	if err != nil {
+		// A gatewarden that crashed or raced when it stopped fails the suite.
 		fmt.Fprintln(os.Stderr, err)
+		code = max(code, 1)
 	}
 	os.Exit(code)
 }
@@ -55,7 +57,7 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	cp, err = framework.Start(framework.Options{ExtraCRDPaths: []string{filepath.Join(certManager, "deploy", "crds")}})
+	cp, err = framework.Start(framework.Options{Race: true, ExtraCRDPaths: []string{filepath.Join(certManager, "deploy", "crds")}})
 	if err != nil {
 		return 1, err
 	}

@@ -84,7 +84,7 @@ func assertOtherEntryUntouched(t *testing.T) {
 }
 
 func TestStatusFollowsNamespacesAndGateways(t *testing.T) {
-	serve(t, "status", "--route-enforcement=warn")
+	s := serve(t, "status", "--route-enforcement=warn")
 	ctx := context.Background()
 
 	res := cp.Kubectl(ctx, "", "apply", "-f", filepath.Join(cp.Root, "config", "samples", "shared-gateway"))
@@ -134,15 +134,32 @@ func TestStatusFollowsNamespacesAndGateways(t *testing.T) {
 	})
 
 	t.Run("with nothing changing, nothing is written", func(t *testing.T) {
+		names := []string{"careers", "product", "hr"}
 		before := map[string]string{}
-		for _, n := range []string{"careers", "product", "hr"} {
+		for _, n := range names {
 			before[n] = route(t, n, n).ResourceVersion
 		}
-		time.Sleep(3 * time.Second)
-		for _, n := range []string{"careers", "product", "hr"} {
+		// A label nothing selects on makes the reconciler evaluate every
+		// route of these namespaces again, with the same outcome.
+		reconciled := reconciles(t, s)
+		for _, n := range names {
+			require.NoError(t, cp.Kubectl(ctx, "", "label", "namespace", n, "status-test/unrelated=true").Err)
+		}
+		require.Eventually(t, func() bool { return reconciles(t, s) >= reconciled+float64(len(names)) }, 10*time.Second, 50*time.Millisecond,
+			"the routes are evaluated again")
+		for _, n := range names {
 			assert.Equal(t, before[n], route(t, n, n).ResourceVersion, "%s was written although nothing changed", n)
 		}
 	})
+}
+
+// reconciles is how many HTTPRoute reconciles the status reconciler of s has
+// finished.
+func reconciles(t *testing.T, s *framework.Server) float64 {
+	t.Helper()
+	n, _, err := s.Metric(context.Background(), "controller_runtime_reconcile_total", "controller", "HTTPRoute-status")
+	require.NoError(t, err)
+	return n
 }
 
 func eventNotes(t *testing.T, ns, reason string) string {
@@ -159,8 +176,13 @@ func eventNotes(t *testing.T, ns, reason string) string {
 	return strings.Join(notes, "\n")
 }
 
+// With --status=false gatewarden writes no status. A witness, a second
+// gatewarden that writes status under another controllerName, shows when a
+// reconciler has seen the route: by then the first would have written too.
 func TestStatusOff(t *testing.T) {
-	serve(t, "no-status", "--status=false")
+	off := serve(t, "no-status", "--status=false")
+	const witness = "example.com/witness"
+	serve(t, "witness", "--status-controller-name="+witness)
 	ctx := context.Background()
 	require.NoError(t, cp.CreateNamespace(ctx, "quiet", nil))
 	res := cp.Kubectl(ctx, `
@@ -178,8 +200,15 @@ spec:
   parentRefs: [{name: gw}]
 `, "apply", "-f", "-")
 	require.NoError(t, res.Err, res.Stderr)
-	time.Sleep(2 * time.Second)
-	assert.Empty(t, route(t, "quiet", "quiet").Status.Parents, "--status=false writes no status")
+	require.Eventually(t, func() bool {
+		parents := route(t, "quiet", "quiet").Status.Parents
+		return len(parents) > 0 && parents[0].ControllerName == witness
+	}, 10*time.Second, 50*time.Millisecond, "the witness writes its entry")
+	parents := route(t, "quiet", "quiet").Status.Parents
+	require.Len(t, parents, 1, "--status=false writes no status: %+v", parents)
+	_, found, err := off.Metric(ctx, "controller_runtime_reconcile_total", "controller", "HTTPRoute-status")
+	require.NoError(t, err)
+	assert.False(t, found, "--status=false runs no status reconciler")
 }
 
 // With --leader-elect, every replica serves admissions and only the leader
@@ -209,4 +238,66 @@ func TestLeaderElection(t *testing.T) {
 	require.NoError(t, leader.Stop(context.Background()))
 	require.Eventually(t, func() bool { return strings.Contains(follower.Logs(), reconcilerStarted) }, 30*time.Second, 100*time.Millisecond,
 		"the other replica takes over when the leader stops (it releases the lease on the way out)")
+}
+
+// A ReferenceGrant changes nothing about a route itself: only the
+// reconciler's watch of ReferenceGrants (routesForGrant) brings the routes it
+// covers to be evaluated again, and their ResolvedRefs condition follows.
+func TestStatusFollowsReferenceGrants(t *testing.T) {
+	serve(t, "grants")
+	ctx := context.Background()
+	for _, ns := range []string{"shop", "payments"} {
+		require.NoError(t, cp.CreateNamespace(ctx, ns, nil))
+	}
+	res := cp.Kubectl(ctx, `
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: shop}
+spec:
+  gatewayClassName: example
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: shop, namespace: shop}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - backendRefs: [{name: checkout, namespace: payments, port: 8080}]
+`, "apply", "-f", "-")
+	require.NoError(t, res.Err, res.Stderr)
+	resolvedRefs := func(status, reason string) {
+		t.Helper()
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			r := &gatewayv1.HTTPRoute{}
+			if !assert.NoError(c, cp.Client.Get(ctx, types.NamespacedName{Namespace: "shop", Name: "shop"}, r)) {
+				return
+			}
+			for _, p := range r.Status.Parents {
+				if p.ControllerName == controllerName {
+					cond := meta.FindStatusCondition(p.Conditions, string(gatewayv1.RouteConditionResolvedRefs))
+					if assert.NotNil(c, cond) {
+						assert.Equal(c, status, string(cond.Status))
+						assert.Equal(c, reason, cond.Reason)
+					}
+					return
+				}
+			}
+			assert.Fail(c, "no gatewarden entry yet")
+		}, 10*time.Second, 50*time.Millisecond)
+	}
+	resolvedRefs("False", "RefNotPermitted")
+
+	grant := &gatewayv1.ReferenceGrant{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "payments", Name: "shop-to-checkout"},
+		Spec: gatewayv1.ReferenceGrantSpec{
+			From: []gatewayv1.ReferenceGrantFrom{{Group: gatewayv1.GroupName, Kind: "HTTPRoute", Namespace: "shop"}},
+			To:   []gatewayv1.ReferenceGrantTo{{Group: "", Kind: "Service", Name: ptr.To(gatewayv1.ObjectName("checkout"))}},
+		},
+	}
+	require.NoError(t, cp.Client.Create(ctx, grant))
+	resolvedRefs("True", "ResolvedRefs")
+
+	require.NoError(t, cp.Client.Delete(ctx, grant))
+	resolvedRefs("False", "RefNotPermitted")
 }

@@ -15,7 +15,7 @@ import (
 var cp *framework.ControlPlane
 
 func TestMain(m *testing.M) {
-	os.Exit(framework.RunSuite(m, framework.Options{}, &cp))
+	os.Exit(framework.RunSuite(m, framework.Options{Race: true}, &cp))
 }
 
 // serve runs gatewarden for one test and stops it at the end.

@@ -41,14 +41,21 @@ func TestGracefulShutdownFinishesInFlightAdmissions(t *testing.T) {
 	conn, err := tls.Dial("tcp", strings.TrimPrefix(s.URL, "https://"), cp.TLSClient().Transport.(*http.Transport).TLSClientConfig)
 	require.NoError(t, err)
 	defer func() { _ = conn.Close() }()
-	// Send the headers and half the body: the request is now in flight.
-	_, err = fmt.Fprintf(conn, "POST /validate-gateway-networking-k8s-io-v1-httproute HTTP/1.1\r\nHost: 127.0.0.1\r\n"+
-		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:len(body)/2])
+	// Send the headers and half the body: the request is now in flight, as
+	// the server's own gauge says.
+	const path = "/validate-gateway-networking-k8s-io-v1-httproute"
+	_, err = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body[:len(body)/2])
 	require.NoError(t, err)
-	time.Sleep(200 * time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		n, _, err := s.Metric(ctx, "controller_runtime_webhook_requests_in_flight", "webhook", path)
+		assert.NoError(c, err)
+		assert.Equal(c, 1.0, n)
+	}, 10*time.Second, 20*time.Millisecond, "the request is in flight")
 
 	require.NoError(t, syscall.Kill(s.PID(), syscall.SIGTERM))
-	time.Sleep(time.Second)
+	require.Eventually(t, func() bool { return strings.Contains(s.Logs(), "Shutting down webhook server") }, 10*time.Second, 20*time.Millisecond,
+		"the server starts shutting down")
 	exited, _ := s.Exited()
 	require.False(t, exited, "the server waits for the request in flight")
 

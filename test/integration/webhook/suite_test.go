@@ -16,7 +16,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(framework.RunSuite(m, framework.Options{}, &cp))
+	os.Exit(framework.RunSuite(m, framework.Options{Race: true}, &cp))
 }
 
 // serve makes sure gatewarden runs with exactly these flags; tests of this
