@@ -125,6 +125,20 @@ spec:
   listeners: [{name: http, port: 80, protocol: HTTP}]
 ---
 apiVersion: gateway.networking.k8s.io/v1
+kind: ListenerSet
+metadata: {name: apps, namespace: %[1]s-apps}
+spec:
+  parentRef: {name: gw, namespace: %[1]s-infra}
+  listeners: [{name: apps, port: 80, protocol: HTTP, hostname: apps.example.com}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: ListenerSet
+metadata: {name: doomed, namespace: %[1]s-apps}
+spec:
+  parentRef: {name: gw, namespace: %[1]s-infra}
+  listeners: [{name: doomed, port: 80, protocol: HTTP, hostname: doomed.example.com}]
+---
+apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: web, namespace: %[1]s-apps}
 spec:
@@ -211,6 +225,9 @@ func unjudged(prefix string) []write {
 		{"delete a route", func(t *testing.T) error {
 			return kubectl(t, "", "delete", "httproute", "-n", apps, "doomed")
 		}},
+		{"annotate a ListenerSet", func(t *testing.T) error {
+			return kubectl(t, "", "annotate", "listenerset", "-n", apps, "apps", "example.com/owner=team-a")
+		}},
 	}
 }
 
@@ -221,6 +238,9 @@ func warnedOnly(prefix string) []write {
 	return []write{
 		{"delete a Gateway", func(t *testing.T) error {
 			return kubectl(t, "", "delete", "gateway", "-n", infra, "doomed")
+		}},
+		{"delete a ListenerSet", func(t *testing.T) error {
+			return kubectl(t, "", "delete", "listenerset", "-n", apps, "doomed")
 		}},
 		{"label a Namespace (namespace enforcement warn, no grant approvers)", func(t *testing.T) error {
 			return kubectl(t, "", "label", "namespace", apps, "team=a")
@@ -331,6 +351,15 @@ func TestDownWhatMustBeJudgedFailsClosed(t *testing.T) {
 		{"change a Gateway's listeners, gateway enforcement deny", []string{"enforcement.gateways=deny"}, "gateways", func(t *testing.T) error {
 			return kubectl(t, "", "patch", "gateway", "-n", infra, "gw", "--type=json", "-p",
 				`[{"op":"add","path":"/spec/listeners/-","value":{"name":"alt","port":8080,"protocol":"HTTP"}}]`)
+		}},
+		{"create a ListenerSet", nil, "listenersets", func(t *testing.T) error {
+			return kubectl(t, fmt.Sprintf("apiVersion: gateway.networking.k8s.io/v1\nkind: ListenerSet\nmetadata: {name: new, namespace: %s}\n"+
+				"spec: {parentRef: {name: gw, namespace: %s}, listeners: [{name: new, port: 80, protocol: HTTP, hostname: new.example.com}]}\n", apps, infra),
+				"apply", "-f", "-")
+		}},
+		{"change a ListenerSet's listeners, ListenerSet enforcement warn", []string{"enforcement.listenerSets=warn"}, "listenersets", func(t *testing.T) error {
+			return kubectl(t, "", "patch", "listenerset", "-n", apps, "apps", "--type=json", "-p",
+				`[{"op":"replace","path":"/spec/listeners/0/hostname","value":"www.example.com"}]`)
 		}},
 		{"set a Gateway's enforcement annotation, gateway enforcement deny", []string{"enforcement.gateways=deny"}, "gateways", func(t *testing.T) error {
 			return kubectl(t, "", "annotate", "gateway", "-n", infra, "gw", "gatewarden.dev/enforcement=warn")
