@@ -270,3 +270,25 @@ func TestRouteThroughListenerSet(t *testing.T) {
 	require.True(t, apierrors.IsForbidden(err), "a ListenerSet listener's Same is its own namespace")
 	assert.Contains(t, err.Error(), `ListenerSet careers/careers-listeners listener "first" accepts routes only from its own namespace "careers"`)
 }
+
+// A Gateway that takes a hostname a ListenerSet listener serves takes its
+// routes too: the Gateway's listeners take precedence.
+func TestGatewayTakingAListenerSetsHostnameNamesWhatItDetaches(t *testing.T) {
+	careers := teamListenerSet("careers", "careers.example.com")
+	objs := listenerSetObjects(careers, routeThrough("careers", "site", "careers", "careers-listeners"))
+	c := withIndexes(fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(objs...)).Build()
+	v := &GatewayValidator{Reader: testReader(c), Mode: attachment.ModeWarn, Approvers: Approvers{Groups: []string{"x"}}}
+
+	taking := listenerGateway()
+	taking.Spec.Listeners = append(taking.Spec.Listeners, gatewayv1.Listener{
+		Name: "careers", Port: 80, Protocol: gatewayv1.HTTPProtocolType, Hostname: ptr.To(gatewayv1.Hostname("careers.example.com")),
+	})
+	warnings, err := v.ValidateUpdate(context.Background(), listenerGateway(), taking)
+	require.NoError(t, err)
+	assert.Equal(t, admission.Warnings{
+		"This change to Gateway infra-ns/shared-gateway detaches 1 ListenerSet and 1 route:",
+		"- ListenerSet careers/careers-listeners from Gateway infra-ns/shared-gateway (ListenersNotValid)",
+		"- HTTPRoute careers/site from ListenerSet careers/careers-listeners (NotAllowedByListeners)",
+		"Keep the listeners, namespaces, kinds and hostnames they use, or tell their owners first.",
+	}, warnings)
+}
