@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gatewarden/gatewarden/pkg/attachment"
 	"github.com/gatewarden/gatewarden/pkg/manifest"
 )
 
@@ -29,7 +28,7 @@ func TestScenarios(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			objs, err := manifest.Read([]string{dir}, nil, manifest.Options{})
 			require.NoError(t, err)
-			rep, err := Build(objs, attachment.ModeDeny)
+			rep, err := Build(objs, Deny)
 			require.NoError(t, err)
 			var got bytes.Buffer
 			require.NoError(t, rep.WriteJSON(&got))
