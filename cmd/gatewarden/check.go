@@ -30,7 +30,7 @@ import (
 type checkOptions struct {
 	files     []string
 	output    string
-	mode      attachment.Mode
+	modes     report.Modes
 	namespace string
 	color     string
 
@@ -48,33 +48,36 @@ type checkOptions struct {
 }
 
 func newCheckCommand(s streams) *cobra.Command {
-	o := &checkOptions{mode: attachment.ModeDeny}
+	o := &checkOptions{modes: report.Deny}
 	cmd := &cobra.Command{
 		Use:   "check -f PATH [-f PATH...] | check --cluster [-f PATH...] [--delete PATH...] [--changes]",
 		Short: "Evaluate route attachment in manifests, offline, for CI, or against the cluster",
-		Long: `check reads Namespaces, Gateways, ReferenceGrants and routes (HTTPRoute,
-GRPCRoute, TLSRoute, TCPRoute, UDPRoute) from YAML or JSON files, folders
-(recursively) or - (standard input), and says for every route whether the
-Gateways it names would accept it. Other kinds are skipped.
+		Long: `check reads Namespaces, Gateways, ListenerSets, ReferenceGrants and routes
+(HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute) from YAML or JSON files,
+folders (recursively) or - (standard input), and says for every route whether
+the Gateways and ListenerSets it names would accept it, and for every
+ListenerSet whether its Gateway would accept it and which of its listeners
+conflict. Other kinds are skipped.
 
 A Namespace the input does not contain is taken to exist with only its
-kubernetes.io/metadata.name label. A Gateway the input does not contain makes
-its parentRefs Unknown: a warning, not a denial.
+kubernetes.io/metadata.name label. A Gateway or ListenerSet the input does
+not contain makes the parentRefs to it Unknown: a warning, not a denial.
 
 With --cluster, check reads the same kinds from the cluster (kubeconfig as
 kubectl: --kubeconfig, --context, $KUBECONFIG, ~/.kube/config, in-cluster),
-with get and list permission only, and says it for every route there. The
-files of -f are laid over the live objects as kubectl apply would lay them
-(the same kind, namespace and name replaces; new objects are added), and
-those of --delete are removed (a Namespace with its contents). --changes
-then prints only what the files change: each route whose verdict or reason
-changes, before and after, and each Namespace that a listener's label
-selector newly admits. -n (when given) and --gateway keep the output to one
-namespace or to the routes of one Gateway.
+with get and list permission only, and says it for every route and
+ListenerSet there. The files of -f are laid over the live objects as kubectl
+apply would lay them (the same kind, namespace and name replaces; new objects
+are added), and those of --delete are removed (a Namespace with its
+contents). --changes then prints only what the files change: each route
+whose verdict or reason changes, before and after, each ListenerSet likewise,
+and each Namespace that a label selector (of a listener, or of a Gateway's
+allowedListeners) newly admits. -n (when given) and --gateway keep the output to one namespace,
+or to one Gateway: its ListenerSets, and the routes that name it or them.
 
-Exit codes: 0 nothing denied; 1 at least one route denied, or with --changes
-a change that detaches or denies a route; 2 bad input or usage, or a cluster
-that cannot be read (the message names the request that failed).`,
+Exit codes: 0 nothing denied; 1 at least one route or ListenerSet denied, or
+with --changes a change that detaches or denies one; 2 bad input or usage, or
+a cluster that cannot be read (the message names the request that failed).`,
 		Example: `  gatewarden check -f config/samples/
   kustomize build overlays/prod | gatewarden check -f - -o json
 
@@ -94,7 +97,8 @@ that cannot be read (the message names the request that failed).`,
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.files, "filename", "f", nil, "a file, a folder (read recursively) or - for standard input; repeatable")
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json")
-	f.Var(&o.mode, "route-enforcement", "what a rejected parentRef is: deny or warn (a Gateway's gatewarden.dev/enforcement annotation overrides it)")
+	f.Var(&o.modes.Routes, "route-enforcement", "what a rejected parentRef is: deny or warn (a Gateway's gatewarden.dev/enforcement annotation overrides it)")
+	f.Var(&o.modes.ListenerSets, "listenerset-enforcement", "what a ListenerSet its Gateway does not accept is: deny, warn or off (the Gateway's gatewarden.dev/enforcement annotation overrides it)")
 	f.StringVarP(&o.namespace, "namespace", "n", "default", "namespace of the objects that name none, as kubectl apply would use; with --cluster, also the only namespace shown")
 	f.StringVar(&o.color, "color", "auto", "colour the text output: auto (on a terminal), always or never")
 	f.BoolVar(&o.cluster, "cluster", false, "read the objects of the cluster, and lay the files over them")
@@ -102,7 +106,7 @@ that cannot be read (the message names the request that failed).`,
 	f.StringVar(&o.kubeContext, "context", "", "with --cluster: kubeconfig context to use; empty uses the current one")
 	f.StringArrayVar(&o.deleted, "delete", nil, "with --cluster: a file, folder or - whose objects are deleted from the cluster's; repeatable")
 	f.BoolVar(&o.changes, "changes", false, "with --cluster and -f or --delete: print only what the files change")
-	f.StringVar(&o.gateway, "gateway", "", "NAMESPACE/NAME: show only the routes whose parentRefs name this Gateway")
+	f.StringVar(&o.gateway, "gateway", "", "NAMESPACE/NAME: show only this Gateway's ListenerSets and the routes whose parentRefs name it or them")
 	f.Int64Var(&o.chunkSize, "chunk-size", 500, "with --cluster: how many objects to ask the API server for at a time; 0 asks for all at once")
 	f.DurationVar(&o.requestTimeout, "request-timeout", 30*time.Second, "with --cluster: how long one request to the API server may take")
 	return cmd
@@ -130,7 +134,7 @@ func (o *checkOptions) run(ctx context.Context, s streams) error {
 
 	var rep *report.Report
 	if !o.cluster {
-		rep, err = report.Build(files, o.mode)
+		rep, err = report.Build(files, o.modes)
 	} else {
 		var live []manifest.Object
 		if live, err = o.readCluster(ctx, s); err != nil {
@@ -141,9 +145,9 @@ func (o *checkOptions) run(ctx context.Context, s streams) error {
 			return &exitError{exitUsage, fmt.Errorf("--gateway: Gateway %s is neither in the cluster nor in the files", gateway)}
 		}
 		if o.changes {
-			rep, err = report.Compare(live, after, o.mode)
+			rep, err = report.Compare(live, after, o.modes)
 		} else {
-			rep, err = report.Build(after, o.mode)
+			rep, err = report.Build(after, o.modes)
 		}
 	}
 	if err != nil {
@@ -177,7 +181,7 @@ func (o *checkOptions) validate() (types.NamespacedName, error) {
 		return gw, errors.New("check needs at least one -f PATH, or --cluster")
 	case o.output != "text" && o.output != "json":
 		return gw, fmt.Errorf("--output %q is not text or json", o.output)
-	case o.mode == attachment.ModeOff:
+	case o.modes.Routes == attachment.ModeOff:
 		return gw, errors.New("--route-enforcement for check is deny or warn")
 	case !o.cluster && (len(o.deleted) > 0 || o.changes):
 		return gw, errors.New("--delete and --changes compare with the cluster: add --cluster")

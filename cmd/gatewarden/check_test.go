@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -204,4 +205,127 @@ func TestVersion(t *testing.T) {
 	code := execute([]string{"version"}, streams{out: &out, err: &out})
 	assert.Equal(t, exitOK, code)
 	assert.Regexp(t, `^gatewarden \S+ \(go1\.`, out.String())
+}
+
+const secondAct = "../../config/samples/listenersets"
+
+// The contract of design.md section 5 for ListenerSets, field by field.
+type listenerSetJSON struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Verdict   string `json:"verdict"`
+	Parents   []struct {
+		Group       string `json:"group"`
+		Kind        string `json:"kind"`
+		Namespace   string `json:"namespace"`
+		Name        string `json:"name"`
+		SectionName string `json:"sectionName"`
+		Port        int    `json:"port"`
+		Accepted    string `json:"accepted"`
+		Reason      string `json:"reason"`
+		Message     string `json:"message"`
+		Verdict     string `json:"verdict"`
+	} `json:"parents"`
+	Warnings []string `json:"warnings"`
+	File     string   `json:"file"`
+	Document int      `json:"document"`
+}
+
+func TestCheckListenerSets(t *testing.T) {
+	code, out, stderr := runCheck(t, "", "-f", sample, "-f", secondAct, "-o", "json")
+	assert.Equal(t, exitDenied, code, stderr)
+
+	var raw map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(out), &raw))
+	assert.Len(t, raw, 2, "routes and listenerSets")
+	var got checkJSON
+	require.NoError(t, json.Unmarshal(raw["routes"], &got.Routes))
+	var sets []listenerSetJSON
+	require.NoError(t, json.Unmarshal(raw["listenerSets"], &sets))
+
+	require.Len(t, got.Routes, 4)
+	site := got.Routes[3]
+	assert.Equal(t, "careers/careers-site allow", site.Namespace+"/"+site.Name+" "+site.Verdict)
+	require.Len(t, site.Parents, 1)
+	p := site.Parents[0]
+	assert.Equal(t, "gateway.networking.k8s.io ListenerSet careers/careers-listeners careers 0 True Accepted",
+		fmt.Sprintf("%s %s %s/%s %s %d %s %s", p.Group, p.Kind, p.Namespace, p.Name, p.SectionName, p.Port, p.Accepted, p.Reason),
+		"a parentRef to a ListenerSet, its sectionName naming the ListenerSet's listener")
+
+	require.Len(t, sets, 2)
+	careers, hr := sets[0], sets[1]
+	assert.Equal(t, "ListenerSet careers/careers-listeners allow", careers.Kind+" "+careers.Namespace+"/"+careers.Name+" "+careers.Verdict)
+	assert.Equal(t, filepath.Join(secondAct, "20-careers-listeners.yaml"), careers.File)
+	assert.Equal(t, 1, careers.Document)
+	assert.Equal(t, "ListenerSet hr/hr-listeners deny", hr.Kind+" "+hr.Namespace+"/"+hr.Name+" "+hr.Verdict)
+	assert.NotNil(t, hr.Warnings, "warnings is [] rather than null")
+	require.Len(t, hr.Parents, 1, "its one parent is its spec.parentRef")
+	hp := hr.Parents[0]
+	assert.Equal(t, "gateway.networking.k8s.io Gateway infra-ns/shared-gateway  0 False NotAllowed deny",
+		fmt.Sprintf("%s %s %s/%s %s %d %s %s %s", hp.Group, hp.Kind, hp.Namespace, hp.Name, hp.SectionName, hp.Port, hp.Accepted, hp.Reason, hp.Verdict))
+	assert.Contains(t, hp.Message, "accepts ListenerSets only from namespaces matching shared-gateway-access=true")
+}
+
+// Exit 1 when a ListenerSet is denied, also when no route is.
+func TestCheckListenerSetExitCodes(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		hr   string
+	}{
+		{[]string{"--route-enforcement", "warn"}, exitDenied, "deny"},
+		{[]string{"--route-enforcement", "warn", "--listenerset-enforcement", "deny"}, exitDenied, "deny"},
+		{[]string{"--route-enforcement", "warn", "--listenerset-enforcement", "warn"}, exitOK, "warn"},
+		{[]string{"--route-enforcement", "warn", "--listenerset-enforcement", "off"}, exitOK, "allow"},
+		{[]string{"--listenerset-enforcement", "warn"}, exitDenied, "warn"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, out, stderr := runCheck(t, "", append([]string{"-f", sample, "-f", secondAct, "-o", "json"}, tt.args...)...)
+			assert.Equal(t, tt.code, code, stderr)
+			var got struct{ ListenerSets []listenerSetJSON }
+			require.NoError(t, json.Unmarshal([]byte(out), &got))
+			require.Len(t, got.ListenerSets, 2)
+			assert.Equal(t, tt.hr, got.ListenerSets[1].Verdict)
+		})
+	}
+
+	code, out, stderr := runCheck(t, "", "-f", sample, "-f", secondAct, "--listenerset-enforcement", "block")
+	assert.Equal(t, exitUsage, code)
+	assert.Empty(t, out)
+	assert.Contains(t, stderr, `invalid argument "block" for "--listenerset-enforcement" flag: enforcement mode "block" is not one of deny, warn, off`)
+}
+
+func TestCheckListenerSetsText(t *testing.T) {
+	code, out, _ := runCheck(t, "", "-f", sample, "-f", secondAct)
+	assert.Equal(t, exitDenied, code)
+	assert.Regexp(t, `(?m)^HTTPRoute careers/careers-site\s+ListenerSet careers/careers-listeners#careers\s+allow\s+Accepted\s+Accepted by ListenerSet careers/careers-listeners listener "careers".$`, out)
+	assert.Regexp(t, `(?m)^LISTENERSET\s+PARENT\s+VERDICT\s+REASON\s+MESSAGE$`, out)
+	assert.Regexp(t, `(?m)^ListenerSet hr/hr-listeners\s+Gateway infra-ns/shared-gateway\s+deny\s+NotAllowed\s+Gateway infra-ns/shared-gateway accepts ListenerSets only from namespaces matching shared-gateway-access=true; namespace "hr" does not match.`, out)
+	assert.Contains(t, out, "\n4 routes: 1 denied, 0 warned, 3 allowed; 2 ListenerSets: 1 denied, 0 warned, 1 allowed.\n")
+}
+
+// --gateway keeps the Gateway's ListenerSets and the routes through them.
+func TestCheckGatewayFilterListenerSets(t *testing.T) {
+	code, out, stderr := runCheck(t, "", "-f", sample, "-f", secondAct, "-o", "json", "--gateway", "infra-ns/shared-gateway")
+	assert.Equal(t, exitDenied, code, stderr)
+	var got struct {
+		Routes       []struct{ Name string }
+		ListenerSets []struct{ Name string }
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	assert.Len(t, got.Routes, 4)
+	assert.Len(t, got.ListenerSets, 2)
+
+	code, out, stderr = runCheck(t, "", "-f", sample, "-f", secondAct, "-o", "json", "--gateway", "infra-ns/other")
+	assert.Equal(t, exitOK, code, stderr)
+	assert.JSONEq(t, `{"routes": [], "listenerSets": []}`, out)
+}
+
+func TestCheckHelpNamesListenerSets(t *testing.T) {
+	code, out, _ := runCheck(t, "", "--help")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, out, "check reads Namespaces, Gateways, ListenerSets, ReferenceGrants and routes")
+	assert.Regexp(t, `--listenerset-enforcement mode\s+what a ListenerSet its Gateway does not accept is: deny, warn or off .*\(default deny\)`, out)
 }

@@ -36,8 +36,8 @@ type ListedKind struct {
 
 // listedKinds are the kinds `check --cluster` reads, one row per kind and
 // version; of a kind listed in several versions, the first one the API
-// server serves is read. Adding a kind (ListenerSet) is one row here and
-// one in pkg/manifest's Kinds.
+// server serves is read. Adding a kind is one row here and one in
+// pkg/manifest's Kinds.
 func listedKinds() []ListedKind {
 	kinds := []ListedKind{
 		{GVK: corev1.SchemeGroupVersion.WithKind("Namespace"), Resource: "namespaces",
@@ -53,13 +53,15 @@ func listedKinds() []ListedKind {
 		kinds = append(kinds, ListedKind{GVK: GatewayAPIv1(string(t.Kind)), Resource: t.Resource + "." + gatewayv1.GroupName,
 			NewList: func() client.ObjectList { return t.NewList() }, Keep: keepRoute})
 	}
-	return kinds
+	return append(kinds, ListedKind{GVK: GatewayAPIv1(string(attachment.KindListenerSet)), Resource: "listenersets." + gatewayv1.GroupName,
+		NewList: func() client.ObjectList { return &gatewayv1.ListenerSetList{} }, Keep: keepListenerSet})
 }
 
 // ListedKinds returns the kinds to read, each in the first version of
 // listedKinds the API server serves: Namespaces, Gateways (v1, required),
-// ReferenceGrants (v1, else v1beta1, else none) and every route kind it
-// serves in v1.
+// ReferenceGrants (v1, else v1beta1, else none), every route kind it
+// serves in v1, and ListenerSets when it serves them (v1; a cluster
+// without the CRD has none).
 func ListedKinds(mapper meta.RESTMapper) ([]ListedKind, error) {
 	var out []ListedKind
 	found := map[schema.GroupKind]bool{}
@@ -180,6 +182,18 @@ func keepGateway(obj client.Object) metav1.Object {
 		out.Annotations = map[string]string{attachment.EnforcementAnnotation: v}
 	}
 	return out
+}
+
+// keepListenerSet keeps a ListenerSet's spec and its creationTimestamp,
+// which orders the ListenerSets of a Gateway: the oldest listener takes
+// precedence. Its annotations go: a ListenerSet's own enforcement
+// annotation governs nothing. Its status is the Gateway implementation's.
+func keepListenerSet(obj client.Object) metav1.Object {
+	ls := obj.(*gatewayv1.ListenerSet)
+	return &gatewayv1.ListenerSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ls.Namespace, Name: ls.Name, CreationTimestamp: ls.CreationTimestamp},
+		Spec:       ls.Spec,
+	}
 }
 
 // keepReferenceGrant keeps a ReferenceGrant's spec, as the v1 type.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -244,10 +245,47 @@ func TestListedKinds(t *testing.T) {
 		"v1 httproutes.gateway.networking.k8s.io", "v1 tcproutes.gateway.networking.k8s.io"}, resources(got),
 		"ReferenceGrant once, in v1; only the route kinds served")
 
+	got, err = ListedKinds(mapper(ns, GatewayAPIv1("Gateway"), GatewayAPIv1("ReferenceGrant"), GatewayAPIv1("HTTPRoute"), GatewayAPIv1("ListenerSet")))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"v1 namespaces", "v1 gateways.gateway.networking.k8s.io", "v1 referencegrants.gateway.networking.k8s.io",
+		"v1 httproutes.gateway.networking.k8s.io", "v1 listenersets.gateway.networking.k8s.io"}, resources(got),
+		"ListenerSets, when the API server serves them")
+
 	got, err = ListedKinds(mapper(ns, GatewayAPIv1("Gateway"), v1beta1Grant))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"v1 namespaces", "v1 gateways.gateway.networking.k8s.io", "v1beta1 referencegrants.gateway.networking.k8s.io"}, resources(got))
 
 	_, err = ListedKinds(mapper(ns, GatewayAPIv1("HTTPRoute")))
 	assert.EqualError(t, err, "the API server does not serve gateway.networking.k8s.io/v1 gateways.gateway.networking.k8s.io: install the Gateway API CRDs (v1.1 or later) first")
+}
+
+func TestSnapshotReadsListenerSets(t *testing.T) {
+	p := &pagedReader{}
+	created := metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	ls := &gatewayv1.ListenerSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "careers", Name: "careers-listeners", CreationTimestamp: created,
+			ResourceVersion: "7", Labels: map[string]string{"app": "careers"},
+			Annotations: map[string]string{attachment.EnforcementAnnotation: "off", "kubectl.kubernetes.io/last-applied-configuration": "{...}"}},
+		Spec: gatewayv1.ListenerSetSpec{
+			ParentRef: gatewayv1.ParentGatewayReference{Name: "shared-gateway", Namespace: ptr.To(gatewayv1.Namespace("infra-ns"))},
+			Listeners: []gatewayv1.ListenerEntry{{Name: "careers", Port: 80, Protocol: gatewayv1.HTTPProtocolType, Hostname: ptr.To(gatewayv1.Hostname("careers.example.com"))}},
+		},
+		Status: gatewayv1.ListenerSetStatus{Conditions: []metav1.Condition{{Type: "Accepted", Status: metav1.ConditionTrue}}},
+	}
+	kinds := listedKinds()
+	last := kinds[len(kinds)-1]
+	require.Equal(t, "listenersets.gateway.networking.k8s.io", last.Resource)
+	s := &Snapshot{Reader: p.client(t, ls), Kinds: []ListedKind{last}}
+	got, err := s.Read(context.Background())
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	kept, ok := got[0].(*gatewayv1.ListenerSet)
+	require.True(t, ok)
+	assert.True(t, created.Equal(&kept.CreationTimestamp), "creationTimestamp is kept: precedence depends on it (%s)", kept.CreationTimestamp)
+	kept.CreationTimestamp = metav1.Time{}
+	assert.Equal(t, &gatewayv1.ListenerSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "careers", Name: "careers-listeners"},
+		Spec:       ls.Spec,
+	}, kept, "its spec; not its own annotations, which govern nothing, nor its status")
+	assert.Equal(t, []listCall{{"*v1.ListenerSetList", 0, ""}}, p.calls)
 }

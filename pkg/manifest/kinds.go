@@ -23,6 +23,7 @@ type Kind struct {
 var Kinds = []Kind{
 	{Group: "", Kind: "Namespace", New: func() metav1.Object { return &corev1.Namespace{} }},
 	{Group: gatewayv1.GroupName, Kind: "Gateway", New: func() metav1.Object { return &gatewayv1.Gateway{} }},
+	{Group: gatewayv1.GroupName, Kind: "ListenerSet", New: func() metav1.Object { return &gatewayv1.ListenerSet{} }},
 	{Group: gatewayv1.GroupName, Kind: "ReferenceGrant", New: func() metav1.Object { return &gatewayv1.ReferenceGrant{} }},
 	{Group: gatewayv1.GroupName, Kind: "HTTPRoute", New: func() metav1.Object { return &gatewayv1.HTTPRoute{} }},
 	{Group: gatewayv1.GroupName, Kind: "GRPCRoute", New: func() metav1.Object { return &gatewayv1.GRPCRoute{} }},

@@ -40,8 +40,9 @@ type Source struct {
 func (s Source) String() string { return fmt.Sprintf("%s: document %d", s.File, s.Document) }
 
 // Object is one object read, typed as its row of Kinds says:
-// *corev1.Namespace, *gatewayv1.Gateway, *gatewayv1.ReferenceGrant, or a
-// route (*gatewayv1.HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute).
+// *corev1.Namespace, *gatewayv1.Gateway, *gatewayv1.ListenerSet,
+// *gatewayv1.ReferenceGrant, or a route (*gatewayv1.HTTPRoute, GRPCRoute,
+// TLSRoute, TCPRoute, UDPRoute).
 type Object struct {
 	Source Source
 	Object metav1.Object

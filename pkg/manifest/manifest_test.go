@@ -38,6 +38,13 @@ spec:
   gatewayClassName: example
   listeners: [{name: http, port: 80, protocol: HTTP}]
 ---
+apiVersion: gateway.networking.k8s.io/v1
+kind: ListenerSet
+metadata: {name: ls, namespace: careers, creationTimestamp: "2026-01-02T03:04:05Z"}
+spec:
+  parentRef: {name: gw, namespace: infra}
+  listeners: [{name: careers, port: 80, protocol: HTTP, hostname: careers.example.com}]
+---
 apiVersion: gateway.networking.k8s.io/v1beta1
 kind: ReferenceGrant
 metadata: {name: g, namespace: infra}
@@ -71,16 +78,26 @@ apiVersion: example.com/v1
 kind: HTTPRoute
 metadata: {name: not-gateway-api}
 ---
+apiVersion: gateway.networking.x-k8s.io/v1alpha1
+kind: XListenerSet
+metadata: {name: experimental, namespace: careers}
+---
 `)
 	require.NoError(t, err)
 	var kinds []string
 	for _, o := range objs {
 		kinds = append(kinds, kindOf(o.Object))
 	}
-	assert.Equal(t, []string{"Namespace", "Gateway", "ReferenceGrant", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"}, kinds)
-	assert.Equal(t, Source{File: "in.yaml", Document: 6}, objs[3].Source)
+	assert.Equal(t, []string{"Namespace", "Gateway", "ListenerSet", "ReferenceGrant", "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"}, kinds)
+	assert.Equal(t, Source{File: "in.yaml", Document: 7}, objs[4].Source)
 
-	route := objs[3].Object.(*gatewayv1.HTTPRoute)
+	ls := objs[2].Object.(*gatewayv1.ListenerSet)
+	assert.Equal(t, gatewayv1.ObjectName("gw"), ls.Spec.ParentRef.Name)
+	assert.Equal(t, gatewayv1.Hostname("careers.example.com"), *ls.Spec.Listeners[0].Hostname)
+	assert.Equal(t, "2026-01-02T03:04:05Z", ls.CreationTimestamp.UTC().Format("2006-01-02T15:04:05Z"),
+		"creationTimestamp is read: it orders the ListenerSets of a Gateway")
+
+	route := objs[4].Object.(*gatewayv1.HTTPRoute)
 	assert.Equal(t, "default", route.Namespace, "a namespaced object without namespace gets the default, as kubectl gives it")
 	assert.Equal(t, gatewayv1.ObjectName("gw"), route.Spec.ParentRefs[0].Name)
 	assert.Empty(t, objs[0].Object.(*corev1.Namespace).Namespace, "a Namespace is cluster-scoped")
@@ -92,6 +109,8 @@ func kindOf(o any) string {
 		return "Namespace"
 	case *gatewayv1.Gateway:
 		return "Gateway"
+	case *gatewayv1.ListenerSet:
+		return "ListenerSet"
 	case *gatewayv1.ReferenceGrant:
 		return "ReferenceGrant"
 	case *gatewayv1.HTTPRoute:

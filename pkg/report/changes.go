@@ -20,12 +20,13 @@ import (
 type ChangeType string
 
 const (
-	// ChangeAttachment is a route whose verdict, or the accepted status or
-	// reason of one of its parentRefs, is not the same after the change; or
-	// a route the change adds or removes.
+	// ChangeAttachment is a route or a ListenerSet whose verdict, or the
+	// accepted status or reason of one of its parents, is not the same after
+	// the change; or one the change adds or removes.
 	ChangeAttachment ChangeType = "attachment"
-	// ChangeGrant is a Namespace that Gateway listeners selecting namespaces
-	// by label admit after the change and did not before.
+	// ChangeGrant is a Namespace that Gateway listeners (or a Gateway's
+	// allowedListeners) selecting namespaces by label admit after the change
+	// and did not before.
 	ChangeGrant ChangeType = "grant"
 )
 
@@ -37,20 +38,21 @@ type Change struct {
 	Namespace string     `json:"namespace"`
 	Name      string     `json:"name"`
 	// Breaking is set when the change detaches the object from a parent
-	// (a parentRef accepted before, still in the route, not accepted
-	// after), or makes its verdict deny when it was not before (including
-	// a new route that would be denied). check exits 1 on it.
+	// (a parentRef accepted before, still in the route or ListenerSet, not
+	// accepted after), or makes its verdict deny when it was not before
+	// (including a new route or ListenerSet that would be denied). check
+	// exits 1 on it.
 	Breaking bool `json:"breaking"`
 	// Before and After are the object's outcome on each side of the change,
 	// null where it does not exist. Set for attachment changes only.
 	Before *Outcome `json:"before"`
 	After  *Outcome `json:"after"`
 	// Listeners are, for a grant, the listeners that newly admit the
-	// Namespace.
+	// Namespace, and the Gateways whose allowedListeners newly do.
 	Listeners []Listener `json:"listeners,omitzero"`
 }
 
-// Outcome is a route's result on one side of a change.
+// Outcome is a route's or a ListenerSet's result on one side of a change.
 type Outcome struct {
 	Verdict  attachment.Verdict `json:"verdict"`
 	Parents  []Parent           `json:"parents"`
@@ -58,36 +60,55 @@ type Outcome struct {
 }
 
 // Listener names one listener of a Gateway, and the label selector by
-// which it admits namespaces.
+// which it admits namespaces' routes; or, with AllowedListeners, the
+// Gateway's allowedListeners selector, by which it admits namespaces'
+// ListenerSets.
 type Listener struct {
-	Group       string `json:"group"`
-	Kind        string `json:"kind"`
-	Namespace   string `json:"namespace"`
-	Name        string `json:"name"`
+	Group     string `json:"group"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// SectionName is the listener's name; "" for allowedListeners.
 	SectionName string `json:"sectionName"`
 	Selector    string `json:"selector"`
+	// AllowedListeners is set when the grant is the Gateway's
+	// spec.allowedListeners: the Namespace may now add listeners to the
+	// Gateway with a ListenerSet. The key is absent otherwise.
+	AllowedListeners bool `json:"allowedListeners,omitzero"`
 }
 
 // Compare evaluates the objects before and after a change and returns what
 // changes: every route whose verdict or a parentRef's accepted status or
-// reason changes (or that the change adds or removes), then every Namespace
-// that a listener's label selector newly admits. Routes holds the routes
-// that change, as they are after it; Changes is never nil.
-func Compare(before, after []manifest.Object, mode attachment.Mode) (*Report, error) {
-	was, err := Build(before, mode)
+// reason changes (or that the change adds or removes), then every
+// ListenerSet likewise, then every Namespace that a label selector of a
+// listener or of a Gateway's allowedListeners newly admits. Routes and
+// ListenerSets hold those that change, as they are after it (ListenerSets
+// is set when either side holds a ListenerSet); Changes is never nil.
+func Compare(before, after []manifest.Object, modes Modes) (*Report, error) {
+	was, err := Build(before, modes)
 	if err != nil {
 		return nil, err
 	}
-	now, err := Build(after, mode)
+	now, err := Build(after, modes)
 	if err != nil {
 		return nil, err
 	}
 	rep := &Report{Routes: []Route{}, Changes: []Change{}}
-	for _, c := range diffRoutes(was.Routes, now.Routes) {
+	for _, c := range diffResults(was.Routes, now.Routes) {
 		rep.Changes = append(rep.Changes, c.change)
 		if c.after != nil {
 			rep.Routes = append(rep.Routes, *c.after)
 		}
+	}
+	if was.ListenerSets != nil || now.ListenerSets != nil {
+		rep.ListenerSets = []ListenerSet{}
+		for _, c := range diffResults(was.ListenerSets, now.ListenerSets) {
+			rep.Changes = append(rep.Changes, c.change)
+			if c.after != nil {
+				rep.ListenerSets = append(rep.ListenerSets, *c.after)
+			}
+		}
+		rep.gatewayBefore, rep.gatewayOf = was.gatewayOf, now.gatewayOf
 	}
 	rep.Changes = append(rep.Changes, grants(before, after)...)
 	return rep, nil
@@ -103,51 +124,51 @@ func (r *Report) Breaking() bool {
 	return false
 }
 
-type routeKey struct{ kind, namespace, name string }
+type resultKey struct{ kind, namespace, name string }
 
-type routeChange struct {
+type resultChange struct {
 	change Change
-	after  *Route
+	after  *Result
 }
 
-// diffRoutes pairs the routes of both sides by kind, namespace and name and
-// returns those that change: in after order, then the removed ones in
-// before order.
-func diffRoutes(before, after []Route) []routeChange {
-	was := make(map[routeKey]*Route, len(before))
+// diffResults pairs the routes (or the ListenerSets) of both sides by kind,
+// namespace and name and returns those that change: in after order, then
+// the removed ones in before order.
+func diffResults(before, after []Result) []resultChange {
+	was := make(map[resultKey]*Result, len(before))
 	for i := range before {
 		r := &before[i]
-		was[routeKey{r.Kind, r.Namespace, r.Name}] = r
+		was[resultKey{r.Kind, r.Namespace, r.Name}] = r
 	}
-	var out []routeChange
+	var out []resultChange
 	for i := range after {
 		now := &after[i]
-		k := routeKey{now.Kind, now.Namespace, now.Name}
+		k := resultKey{now.Kind, now.Namespace, now.Name}
 		old := was[k]
 		delete(was, k)
 		if old != nil && sameAttachment(old, now) {
 			continue
 		}
-		out = append(out, routeChange{change: attachmentChange(old, now), after: now})
+		out = append(out, resultChange{change: attachmentChange(old, now), after: now})
 	}
 	for i := range before {
 		old := &before[i]
-		if _, removed := was[routeKey{old.Kind, old.Namespace, old.Name}]; removed {
-			out = append(out, routeChange{change: attachmentChange(old, nil)})
+		if _, removed := was[resultKey{old.Kind, old.Namespace, old.Name}]; removed {
+			out = append(out, resultChange{change: attachmentChange(old, nil)})
 		}
 	}
 	return out
 }
 
-// sameAttachment reports whether a route has the same verdict and the same
-// parentRefs, each accepted (or not) for the same reason.
-func sameAttachment(a, b *Route) bool {
+// sameAttachment reports whether a route or ListenerSet has the same
+// verdict and the same parents, each accepted (or not) for the same reason.
+func sameAttachment(a, b *Result) bool {
 	return a.Verdict == b.Verdict && slices.EqualFunc(a.Parents, b.Parents, func(p, q Parent) bool {
 		return p.ref() == q.ref() && p.Accepted == q.Accepted && p.Reason == q.Reason && p.Verdict == q.Verdict
 	})
 }
 
-func attachmentChange(old, now *Route) Change {
+func attachmentChange(old, now *Result) Change {
 	r := now
 	if r == nil {
 		r = old
@@ -163,10 +184,10 @@ func attachmentChange(old, now *Route) Change {
 	return c
 }
 
-// detaches reports whether a parentRef that the route keeps is accepted
-// before and not after. A parentRef the change removes from the route is
-// the route owner's choice, not a detachment.
-func detaches(old, now *Route) bool {
+// detaches reports whether a parentRef that the route (or the ListenerSet)
+// keeps is accepted before and not after. A parentRef the change removes
+// is the owner's choice, not a detachment.
+func detaches(old, now *Result) bool {
 	if old == nil {
 		return false
 	}
@@ -226,28 +247,24 @@ func sideOf(objs []manifest.Object) side {
 	return s
 }
 
-// admits reports whether listener l of Gateway gw (either nil) admits
-// Namespace ns (nil: it does not exist).
-func admits(gw *attachment.Gateway, l *attachment.Listener, ns *corev1.Namespace) bool {
-	return gw != nil && l != nil && ns != nil && l.AdmitsNamespace(ns.Name, attachment.NamespaceLabels(ns.Name, ns.Labels))
+// admits reports whether a namespaces rule (nil: it does not exist)
+// admits Namespace ns (nil: it does not exist).
+func admits(rule *attachment.Namespaces, ns *corev1.Namespace) bool {
+	return rule != nil && ns != nil && rule.Admits(ns.Name, attachment.NamespaceLabels(ns.Name, ns.Labels))
 }
 
-// grants returns the Namespaces that a listener selecting namespaces by
-// label admits after the change and did not admit before, sorted by name.
-// Only a changed listener (new, or its allowedRoutes namespaces changed)
-// or a changed Namespace (new, or its labels changed) can make one, so the
-// cost is those times the other side, not every listener times every
-// Namespace. A Gateway whose enforcement is off counts: its listeners
-// still route the traffic of the routes they admit.
+// grants returns the Namespaces that a label selector admits after the
+// change and did not admit before, sorted by name: that of a listener's
+// allowedRoutes (the Namespace's routes may attach to it) or of a
+// Gateway's allowedListeners (the Namespace's ListenerSets may add
+// listeners to it). Only a changed selector (new, or its rule changed) or a
+// changed Namespace (new, or its labels changed) can make one, so the cost
+// is those times the other side, not every selector times every Namespace.
+// A Gateway whose enforcement is off counts: its listeners still route the
+// traffic of the routes they admit.
 func grants(before, after []manifest.Object) []Change {
 	was, now := sideOf(before), sideOf(after)
 	found := map[string][]Listener{}
-	grant := func(gw *attachment.Gateway, l *attachment.Listener, ns string) {
-		found[ns] = append(found[ns], Listener{
-			Group: gatewayv1.GroupName, Kind: string(attachment.KindGateway), Namespace: gw.Namespace, Name: gw.Name,
-			SectionName: string(l.Name), Selector: l.Routes.SelectorText,
-		})
-	}
 	var changedNS []*corev1.Namespace
 	for _, name := range now.nsOrder {
 		n, o := now.namespaces[name], was.namespaces[name]
@@ -255,32 +272,49 @@ func grants(before, after []manifest.Object) []Change {
 			changedNS = append(changedNS, n)
 		}
 	}
-	for _, key := range now.order {
-		gw, oldGW := now.gateways[key], was.gateways[key]
-		for i := range gw.Listeners {
-			l := &gw.Listeners[i]
-			if !l.Routes.SelectsOnLabels() {
-				continue
-			}
-			var old *attachment.Listener
-			if oldGW != nil {
-				old = oldGW.Listener(l.Name)
-			}
-			if old != nil && old.Routes.From == l.Routes.From && old.Routes.SelectorText == l.Routes.SelectorText {
-				// The same selector: only a changed Namespace can be new to it.
-				for _, ns := range changedNS {
-					if admits(gw, l, ns) && !admits(oldGW, old, was.namespaces[ns.Name]) {
-						grant(gw, l, ns.Name)
-					}
+	// newlyAdmitted records, as granted by l, every Namespace that rule
+	// admits and old (nil: there was none) did not.
+	newlyAdmitted := func(rule, old *attachment.Namespaces, l Listener) {
+		if !rule.SelectsOnLabels() {
+			return
+		}
+		if old != nil && old.From == rule.From && old.SelectorText == rule.SelectorText {
+			// The same selector: only a changed Namespace can be new to it.
+			for _, ns := range changedNS {
+				if admits(rule, ns) && !admits(old, was.namespaces[ns.Name]) {
+					found[ns.Name] = append(found[ns.Name], l)
 				}
-				continue
 			}
-			for _, name := range now.nsOrder {
-				if admits(gw, l, now.namespaces[name]) && !admits(oldGW, old, was.namespaces[name]) {
-					grant(gw, l, name)
-				}
+			return
+		}
+		for _, name := range now.nsOrder {
+			if admits(rule, now.namespaces[name]) && !admits(old, was.namespaces[name]) {
+				found[name] = append(found[name], l)
 			}
 		}
+	}
+	for _, key := range now.order {
+		gw, oldGW := now.gateways[key], was.gateways[key]
+		named := Listener{Group: gatewayv1.GroupName, Kind: string(attachment.KindGateway), Namespace: gw.Namespace, Name: gw.Name}
+		for i := range gw.Listeners {
+			l := &gw.Listeners[i]
+			var old *attachment.Namespaces
+			if oldGW != nil {
+				if o := oldGW.Listener(l.Name); o != nil {
+					old = &o.Routes
+				}
+			}
+			by := named
+			by.SectionName, by.Selector = string(l.Name), l.Routes.SelectorText
+			newlyAdmitted(&l.Routes, old, by)
+		}
+		var old *attachment.Namespaces
+		if oldGW != nil {
+			old = &oldGW.AllowedListeners
+		}
+		by := named
+		by.Selector, by.AllowedListeners = gw.AllowedListeners.SelectorText, true
+		newlyAdmitted(&gw.AllowedListeners, old, by)
 	}
 	out := make([]Change, 0, len(found))
 	for _, ns := range slices.Sorted(maps.Keys(found)) {
@@ -291,11 +325,13 @@ func grants(before, after []manifest.Object) []Change {
 
 // Filter keeps part of a report, as `kubectl get -n` shows one namespace.
 type Filter struct {
-	// Namespace, when set, keeps the routes in that namespace and the
-	// grants to that Namespace.
+	// Namespace, when set, keeps the routes and ListenerSets in that
+	// namespace and the grants to that Namespace.
 	Namespace string
 	// Gateway, when set, keeps the routes with a parentRef to that Gateway
-	// (before or after the change) and the grants by its listeners.
+	// or to one of its ListenerSets, the ListenerSets whose parentRef names
+	// it (before or after the change), and the grants by its listeners and
+	// its allowedListeners.
 	Gateway types.NamespacedName
 }
 
@@ -304,9 +340,11 @@ func (r *Report) Filter(f Filter) {
 	if f == (Filter{}) {
 		return
 	}
-	r.Routes = slices.DeleteFunc(r.Routes, func(rt Route) bool {
-		return !f.keeps(rt.Namespace, rt.Parents)
-	})
+	keep := func(res Result) bool { return !f.keeps(res.Namespace, res.Parents, r.gatewayOf) }
+	r.Routes = slices.DeleteFunc(r.Routes, keep)
+	if r.ListenerSets != nil {
+		r.ListenerSets = slices.DeleteFunc(r.ListenerSets, keep)
+	}
 	if r.Changes == nil {
 		return
 	}
@@ -326,13 +364,10 @@ func (r *Report) Filter(f Filter) {
 				}
 			}
 		default:
-			var parents []Parent
-			for _, o := range []*Outcome{c.Before, c.After} {
-				if o != nil {
-					parents = append(parents, o.Parents...)
-				}
-			}
-			if !f.keeps(c.Namespace, parents) {
+			// Each side's parents, with each side's ListenerSets.
+			before := c.Before != nil && f.keeps(c.Namespace, c.Before.Parents, r.gatewayBefore)
+			after := c.After != nil && f.keeps(c.Namespace, c.After.Parents, r.gatewayOf)
+			if !before && !after {
 				continue
 			}
 		}
@@ -341,7 +376,9 @@ func (r *Report) Filter(f Filter) {
 	r.Changes = out
 }
 
-func (f Filter) keeps(namespace string, parents []Parent) bool {
+// keeps reports whether f keeps an object of namespace with these parents;
+// gatewayOf names the Gateway of each ListenerSet.
+func (f Filter) keeps(namespace string, parents []Parent, gatewayOf map[types.NamespacedName]types.NamespacedName) bool {
 	if f.Namespace != "" && namespace != f.Namespace {
 		return false
 	}
@@ -349,18 +386,32 @@ func (f Filter) keeps(namespace string, parents []Parent) bool {
 		return true
 	}
 	return slices.ContainsFunc(parents, func(p Parent) bool {
-		return p.Group == gatewayv1.GroupName && p.Kind == string(attachment.KindGateway) &&
-			p.Namespace == f.Gateway.Namespace && p.Name == f.Gateway.Name
+		if p.Group != gatewayv1.GroupName {
+			return false
+		}
+		switch p.Kind {
+		case string(attachment.KindGateway):
+			return p.Namespace == f.Gateway.Namespace && p.Name == f.Gateway.Name
+		case string(attachment.KindListenerSet):
+			gw, ok := gatewayOf[types.NamespacedName{Namespace: p.Namespace, Name: p.Name}]
+			return ok && gw == f.Gateway
+		}
+		return false
 	})
 }
 
-// String is how the table names the listener: Gateway namespace/name#listener.
+// String is how the table names the listener: Gateway
+// namespace/name#listener, or Gateway namespace/name allowedListeners.
 func (l *Listener) String() string {
+	if l.AllowedListeners {
+		return l.Kind + " " + l.Namespace + "/" + l.Name + " allowedListeners"
+	}
 	return l.Kind + " " + l.Namespace + "/" + l.Name + "#" + l.SectionName
 }
 
-// writeChanges writes one row per parentRef that changes (or per route,
-// when only its verdict does) and per grant, then a summary line.
+// writeChanges writes one row per parentRef that changes (or per route or
+// ListenerSet, when only its verdict does) and per grant, then a summary
+// line.
 func (r *Report) writeChanges(w io.Writer, color bool) error {
 	// Every cell of the BEFORE and AFTER columns is wrapped in a colour
 	// code of the same length, so that the columns stay aligned.
@@ -382,7 +433,9 @@ func (r *Report) writeChanges(w io.Writer, color bool) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "CHANGE\tOBJECT\tPARENT\t%s\t%s\tMESSAGE\n", paint("BEFORE", ""), paint("AFTER", ""))
-	var routes, breaking, admitted int
+	// changed and breaking count the routes [0] and the ListenerSets [1].
+	var changed, breaking [2]int
+	var admitted int
 	for i := range r.Changes {
 		c := &r.Changes[i]
 		object := c.Kind + " " + c.Name
@@ -393,13 +446,22 @@ func (r *Report) writeChanges(w io.Writer, color bool) error {
 			admitted++
 			for j := range c.Listeners {
 				l := &c.Listeners[j]
-				fmt.Fprintf(tw, "grant\t%s\t%s\t%s\t%s\tadmitted by label selector %s\n", object, l, paint("not admitted", ""), paint("admitted", ""), l.Selector)
+				what := "admitted by label selector "
+				if l.AllowedListeners {
+					what = "ListenerSets admitted by label selector "
+				}
+				fmt.Fprintf(tw, "grant\t%s\t%s\t%s\t%s\t%s%s\n", object, l, paint("not admitted", ""), paint("admitted", ""), what, l.Selector)
 			}
 			continue
 		}
-		routes++
+		listenerSet := c.Kind == string(attachment.KindListenerSet)
+		k := 0
+		if listenerSet {
+			k = 1
+		}
+		changed[k]++
 		if c.Breaking {
-			breaking++
+			breaking[k]++
 		}
 		rows := parentRows(c)
 		if len(rows) == 0 {
@@ -425,8 +487,12 @@ func (r *Report) writeChanges(w io.Writer, color bool) error {
 			}
 			msg := p.Message
 			switch {
+			case c.After == nil && listenerSet:
+				msg = "the ListenerSet is deleted"
 			case c.After == nil:
 				msg = "the route is deleted"
+			case row.after == nil && listenerSet:
+				msg = "spec.parentRef names another Gateway"
 			case row.after == nil:
 				msg = "the parentRef is removed from the route"
 			}
@@ -436,8 +502,11 @@ func (r *Report) writeChanges(w io.Writer, color bool) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\n%d %s changed, %d of them detached or denied; %d %s newly admitted by a label selector.\n",
-		routes, plural(routes, "route", "routes"), breaking, admitted, plural(admitted, "namespace", "namespaces"))
+	summary := fmt.Sprintf("%d %s changed, %d of them detached or denied; ", changed[0], plural(changed[0], "route", "routes"), breaking[0])
+	if r.ListenerSets != nil {
+		summary += fmt.Sprintf("%d %s changed, %d of them detached or denied; ", changed[1], plural(changed[1], "ListenerSet", "ListenerSets"), breaking[1])
+	}
+	_, err := fmt.Fprintf(w, "\n%s%d %s newly admitted by a label selector.\n", summary, admitted, plural(admitted, "namespace", "namespaces"))
 	return err
 }
 

@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
-	"github.com/gatewarden/gatewarden/pkg/attachment"
 	"github.com/gatewarden/gatewarden/pkg/cluster"
 	"github.com/gatewarden/gatewarden/pkg/manifest"
 	"github.com/gatewarden/gatewarden/pkg/report"
@@ -109,7 +108,7 @@ func checkInProcess(b *testing.B) (read, evaluate time.Duration) {
 	for i, o := range objs {
 		live[i] = manifest.Object{Object: o}
 	}
-	rep, err := report.Build(live, attachment.ModeDeny)
+	rep, err := report.Build(live, report.Deny)
 	if err != nil {
 		b.Fatal(err)
 	}

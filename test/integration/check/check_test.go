@@ -76,11 +76,16 @@ type outcomeJSON struct {
 	Warnings []string
 }
 
+type listenerJSON struct {
+	Group, Kind, Namespace, Name, SectionName, Selector string
+	AllowedListeners                                    bool
+}
+
 type changeJSON struct {
 	Change, Kind, Namespace, Name string
 	Breaking                      bool
 	Before, After                 *outcomeJSON
-	Listeners                     []struct{ Group, Kind, Namespace, Name, SectionName, Selector string }
+	Listeners                     []listenerJSON
 }
 
 type checkJSON struct {
@@ -293,7 +298,8 @@ func TestChangesOfANarrowedSelector(t *testing.T) {
 	assert.JSONEq(t, res.stdout, stdin.stdout)
 }
 
-// A Namespace label file names the grant it makes, and what it attaches;
+// A Namespace label file names the grants it makes (the Gateway's listener
+// and its allowedListeners select the same label), and what it attaches;
 // neither fails the job.
 func TestChangesOfANamespaceLabel(t *testing.T) {
 	file := write(t, "hr.yaml", `apiVersion: v1
@@ -315,14 +321,15 @@ metadata:
 	assert.Equal(t, "allow", attach.After.Verdict)
 	assert.Equal(t, "grant Namespace hr", grant.Change+" "+grant.Kind+" "+grant.Name)
 	assert.False(t, grant.Breaking)
-	require.Len(t, grant.Listeners, 1)
-	assert.Equal(t, struct{ Group, Kind, Namespace, Name, SectionName, Selector string }{
-		"gateway.networking.k8s.io", "Gateway", "infra-ns", "shared-gateway", "http", "shared-gateway-access=true",
-	}, grant.Listeners[0])
+	assert.Equal(t, []listenerJSON{
+		{"gateway.networking.k8s.io", "Gateway", "infra-ns", "shared-gateway", "http", "shared-gateway-access=true", false},
+		{"gateway.networking.k8s.io", "Gateway", "infra-ns", "shared-gateway", "", "shared-gateway-access=true", true},
+	}, grant.Listeners)
 
 	text := cluster(t, "", "-f", file, "--changes")
 	assert.Equal(t, 0, text.code)
 	assert.Regexp(t, `(?m)^grant\s+Namespace hr\s+Gateway infra-ns/shared-gateway#http\s+not admitted\s+admitted\s+admitted by label selector shared-gateway-access=true$`, text.stdout)
+	assert.Regexp(t, `(?m)^grant\s+Namespace hr\s+Gateway infra-ns/shared-gateway allowedListeners\s+not admitted\s+admitted\s+ListenerSets admitted by label selector shared-gateway-access=true$`, text.stdout)
 	assert.Contains(t, text.stdout, "\n1 route changed, 0 of them detached or denied; 1 namespace newly admitted by a label selector.\n")
 }
 

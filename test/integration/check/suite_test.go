@@ -1,7 +1,8 @@
 // Package check_test proves `gatewarden check --cluster` against a real
-// kube-apiserver holding the example scenario: it reads the cluster with a
-// user that may only get and list, says the same as the offline check, and
-// names what a change file would detach or grant. No webhook runs here:
+// kube-apiserver holding the example scenario (and, for the ListenerSet
+// tests, its second act): it reads the cluster with a user that may only
+// get and list, says the same as the offline check, and names what a change
+// file would detach or grant. No webhook runs here:
 // check only reads, and the scenario's hr route is created as a cluster
 // without gatewarden (or with it in warn mode) would hold it.
 package check_test
@@ -58,10 +59,11 @@ func setup(cp *framework.ControlPlane) error {
 		return fmt.Errorf("applying the example scenario: %w\n%s", res.Err, res.Stderr)
 	}
 	routes := []string{"httproutes", "grpcroutes", "tlsroutes", "tcproutes", "udproutes"}
-	if err := bindReader(ctx, readerUser, append([]string{"gateways", "referencegrants"}, routes...)); err != nil {
+	parents := []string{"gateways", "listenersets", "referencegrants"}
+	if err := bindReader(ctx, readerUser, append(parents, routes...)); err != nil {
 		return err
 	}
-	if err := bindReader(ctx, partialUser, append([]string{"gateways", "referencegrants"}, routes[1:]...)); err != nil {
+	if err := bindReader(ctx, partialUser, append(parents, routes[1:]...)); err != nil {
 		return err
 	}
 	if dir, err = os.MkdirTemp("", "gatewarden-check-"); err != nil {
