@@ -194,9 +194,11 @@ var (
 //   - A Gateway that does not accept it (NotAllowed) is a denial in deny
 //     mode and a warning in warn mode.
 //   - A Gateway that is not known cannot be checked: a warning.
-//   - Conflicted and invalid listeners are warnings, one per listener,
-//     naming the listener that takes precedence; a ListenerSet whose
-//     listeners are all unusable (ListenersNotValid) is warned, not denied.
+//   - Conflicted and invalid listeners, and listeners whose
+//     allowedRoutes.kinds names no kind their protocol carries, are
+//     warnings, one per listener, naming the listener that takes
+//     precedence; a ListenerSet whose listeners are all unusable
+//     (ListenersNotValid) is warned, not denied.
 func DecideListenerSet(ls *ListenerSet, mode Mode) Decision {
 	return decideListenerSet(ls, mode, false)
 }
@@ -240,6 +242,11 @@ func decideListenerSet(ls *ListenerSet, mode Mode, preexisting bool) Decision {
 			case l.Invalid != nil:
 				d.Warnings = append(d.Warnings, listenersPath.Index(i).Child("tls", "certificateRefs").Index(l.Invalid.Index).String()+": "+
 					msgListenerInvalid(&ls.Parent, l))
+			case l.kindsExplicit && l.kinds == 0:
+				// ResolvedRefs=False/InvalidRouteKinds (conformance
+				// ListenerSetAllowedRoutesSupportedKinds): no route can
+				// attach through it.
+				d.Warnings = append(d.Warnings, listenersPath.Index(i).Child("allowedRoutes", "kinds").String()+": "+msgInvalidRouteKinds(l))
 			}
 		}
 	}

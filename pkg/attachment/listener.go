@@ -34,8 +34,10 @@ type Listener struct {
 
 	// kinds are the route kinds the listener admits (its supportedKinds).
 	kinds kindSet
-	// kindsExplicit records that allowedRoutes.kinds was set, for messages.
+	// kindsExplicit records that allowedRoutes.kinds was set, and carries
+	// the kinds its protocol can carry, for messages.
 	kindsExplicit bool
+	carries       kindSet
 	// certificateRefs are the TLS certificateRefs, checked against
 	// ReferenceGrants for a ListenerSet's listeners.
 	certificateRefs []gatewayv1.SecretObjectReference
@@ -82,6 +84,7 @@ func newListener(s *gatewayv1.ListenerEntry, owner string) Listener {
 		out.Routes = newNamespaces(s.AllowedRoutes.Namespaces.From, s.AllowedRoutes.Namespaces.Selector, gatewayv1.NamespacesFromSame, owner)
 	}
 	compatible := protocolKinds(s.Protocol, s.TLS)
+	out.carries = compatible
 	if s.AllowedRoutes == nil || len(s.AllowedRoutes.Kinds) == 0 {
 		out.kinds = compatible
 		return out

@@ -432,3 +432,16 @@ func TestListenerTableJudgesOneListenerSetAlone(t *testing.T) {
 	_, ok := full.Judged(NewListenerSet(listenerSet("t", "ls-00", 0, "infra-ns", "gw")))
 	assert.False(t, ok, "another version of a ListenerSet is not the one judged")
 }
+
+// A listener whose allowedRoutes.kinds names no kind its protocol carries
+// accepts no route (conformance ListenerSetAllowedRoutesSupportedKinds:
+// ResolvedRefs=False/InvalidRouteKinds): a warning.
+func TestDecideListenerSetWarnsAboutInvalidRouteKinds(t *testing.T) {
+	gw := withGateway(gateway("infra-ns", "gw", listener("http", 80, httpProto)), allowListeners(gatewayv1.NamespacesFromAll, nil))
+	ls := judged(t, index(gw, listenerSet("a", "ls", 0, "infra-ns", "gw",
+		listener("tls-only", 443, gatewayv1.TLSProtocolType, kinds("HTTPRoute"), tlsMode(gatewayv1.TLSModePassthrough)))), "a", "ls")
+	d := DecideListenerSet(ls, ModeDeny)
+	assert.Equal(t, VerdictWarn, d.Verdict)
+	assert.Equal(t, []string{`spec.listeners[0].allowedRoutes.kinds: listener "tls-only" accepts no route (InvalidRouteKinds): ` +
+		`its allowedRoutes.kinds names none that a TLS listener carries. List TLSRoute.`}, d.Warnings, "a Passthrough listener carries TLSRoute only")
+}

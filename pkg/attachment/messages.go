@@ -239,6 +239,11 @@ func msgListenerConflict(l *Listener) string {
 		"Give it a port or hostname of its own.", l.Name, l.Conflict.Parent, l.Conflict.Listener, l.Conflict.Reason)
 }
 
+func msgInvalidRouteKinds(l *Listener) string {
+	return fmt.Sprintf("listener %q accepts no route (InvalidRouteKinds): its allowedRoutes.kinds names none that a %s listener carries. List %s.",
+		l.Name, l.Protocol, l.carries)
+}
+
 func msgListenerInvalid(p *Parent, l *Listener) string {
 	return fmt.Sprintf("listener %q accepts no route: %s. Ask the owners of namespace %q for a ReferenceGrant from %s %q.",
 		l.Name, whyInvalid(p, l.Invalid), l.Invalid.Namespace, p.Kind, p.Namespace)

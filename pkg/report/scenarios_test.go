@@ -197,9 +197,10 @@ var conformanceVerdicts = map[string]map[string]string{
 	"listenerset-allowed-routes-supported-kinds": {
 		// The conformance test asserts the listener's ResolvedRefs
 		// InvalidRouteKinds (a TLS Passthrough listener that lists only
-		// HTTPRoute supports no kind); check says it of the routes: the
-		// route added below attaches to nothing.
-		"HTTPRoute gateway-conformance-infra/probe -> ListenerSet gateway-conformance-infra/listenerset-test-allowed-routes-supported-kinds": "False/NotAllowedByListeners",
+		// HTTPRoute supports no kind): check warns about the listener, and
+		// the route added below attaches to nothing.
+		"ListenerSet gateway-conformance-infra/listenerset-test-allowed-routes-supported-kinds listener listener-set-listener-allowed-routes-tls-only": "ResolvedRefs/InvalidRouteKinds",
+		"HTTPRoute gateway-conformance-infra/probe -> ListenerSet gateway-conformance-infra/listenerset-test-allowed-routes-supported-kinds":           "False/NotAllowedByListeners",
 	},
 	"listenerset-dual-parentref-independence": {
 		"Gateway gateway-conformance-infra/gateway-dual-parentref":                                                                                            "1",
@@ -316,8 +317,9 @@ func TestConformanceListenerSetVerdicts(t *testing.T) {
 }
 
 // listenerWarning is how DecideListenerSet warns about a listener that
-// accepts no route: a conflict with the reason, or a certificateRef.
-var listenerWarning = regexp.MustCompile(`^spec\.listeners\[\d+\](\.tls\.certificateRefs\[\d+\])?: listener "([^"]+)" ` +
+// accepts no route: a conflict with the reason, a certificateRef, or its
+// route kinds.
+var listenerWarning = regexp.MustCompile(`^spec\.listeners\[\d+\](\.tls\.certificateRefs\[\d+\]|\.allowedRoutes\.kinds)?: listener "([^"]+)" ` +
 	`(?:conflicts with .*? \((\w+)\), which takes precedence|accepts no route)`)
 
 // verdicts names each verdict of rep as conformanceVerdicts does.
@@ -348,7 +350,10 @@ func verdicts(t *testing.T, rep *Report, objs []manifest.Object) map[string]stri
 			m := listenerWarning.FindStringSubmatch(w)
 			require.NotNil(t, m, "a warning about a listener: %s", w)
 			verdict := "Conflicted/" + m[3]
-			if m[1] != "" {
+			switch {
+			case m[1] == ".allowedRoutes.kinds":
+				verdict = "ResolvedRefs/InvalidRouteKinds"
+			case m[1] != "":
 				verdict = "ResolvedRefs/RefNotPermitted"
 			}
 			got[name+" listener "+m[2]] = verdict
