@@ -102,8 +102,9 @@ func run(ctx context.Context, keep bool) (err error) {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\n$ gatewarden check -f config/samples/shared-gateway\n")
-	out, _ := runCommand(ctx, bin, "check", "-f", filepath.Join(cp.Root, "config", "samples", "shared-gateway"))
+	fmt.Printf("\n$ gatewarden check -f config/samples/shared-gateway -f config/samples/listenersets\n")
+	out, _ := runCommand(ctx, bin, "check", "-f", filepath.Join(cp.Root, "config", "samples", "shared-gateway"),
+		"-f", filepath.Join(cp.Root, "config", "samples", "listenersets"))
 	fmt.Print(indent(out))
 
 	if keep {
