@@ -71,33 +71,15 @@ func (v *GatewayValidator) ValidateUpdate(ctx context.Context, oldGW, newGW *gat
 	case equality.Semantic.DeepEqual(oldGW.Spec.Listeners, newGW.Spec.Listeners):
 		changed = field.NewPath("spec", "allowedListeners")
 	}
-	what := fmt.Sprintf("This change to Gateway %s/%s", newGW.Namespace, newGW.Name)
-	fix := "Keep the listeners, namespaces, kinds and hostnames they use, or tell their owners first."
-	sets, dets, err := v.detachments(ctx, oldGW, newGW, false)
-	if err != nil {
-		// Which routes detach only informs, or in deny mode needs confirming
-		// first: never refuse a change for want of it.
-		logf.FromContext(ctx).Error(err, "Reading the routes of a changed Gateway failed")
-		return append(warnings, fmt.Sprintf(msgUnchecked, readFailure(ctx, err, v.Reader.ConfirmTimeout))), nil
+	c := detaching{
+		what: fmt.Sprintf("This change to Gateway %s/%s", newGW.Namespace, newGW.Name),
+		fix:  "Keep the listeners, namespaces, kinds and hostnames they use, or tell their owners first.",
+		gk:   schema.GroupKind{Group: gatewayv1.GroupName, Kind: "Gateway"}, name: newGW.Name, path: changed,
+		detachments: func(ctx context.Context, live bool) ([]attachment.ListenerSetDetachment, []attachment.Detachment, error) {
+			return v.detachments(ctx, oldGW, newGW, live)
+		},
 	}
-	if len(sets)+len(dets) > 0 && v.Mode == attachment.ModeDeny {
-		// Deny only on what the API server confirms, never on a stale cache.
-		confirmedSets, confirmed, err := v.detachments(ctx, oldGW, newGW, true)
-		switch {
-		case err != nil:
-			logf.FromContext(ctx).Error(err, "Confirming the routes a Gateway change detaches failed; warning instead of denying")
-			warnings = append(warnings, detachWarnings(what, sets, dets, fix)...)
-			return append(warnings, fmt.Sprintf(msgUnconfirmed, readFailure(ctx, err, v.Reader.ConfirmTimeout))), nil
-		case len(confirmedSets)+len(confirmed) > 0:
-			return warnings, denial(schema.GroupKind{Group: gatewayv1.GroupName, Kind: "Gateway"}, newGW.Name,
-				field.ErrorList{field.Forbidden(changed, detachDenial(detachWarnings(what, confirmedSets, confirmed, fix)))})
-		}
-		return warnings, nil
-	}
-	if len(sets)+len(dets) == 0 {
-		return warnings, nil
-	}
-	return append(warnings, detachWarnings(what, sets, dets, fix)...), nil
+	return c.answer(ctx, v.Reader, v.Mode, warnings)
 }
 
 // ValidateDelete never blocks a delete; it says which ListenerSets and
@@ -108,17 +90,15 @@ func (v *GatewayValidator) ValidateDelete(ctx context.Context, gw *gatewayv1.Gat
 	}
 	ctx, cancel := v.Reader.Deadline(ctx)
 	defer cancel()
-	sets, dets, err := v.detachments(ctx, gw, nil, false)
-	if err != nil {
-		// A delete must never fail on gatewarden's account.
-		logf.FromContext(ctx).Error(err, "Listing the routes of a deleted Gateway failed")
-		return nil, nil
+	// A delete is never denied, whatever the mode.
+	c := detaching{
+		what: fmt.Sprintf("Deleting Gateway %s/%s", gw.Namespace, gw.Name),
+		fix:  "Their owners should move them to another Gateway.",
+		detachments: func(ctx context.Context, live bool) ([]attachment.ListenerSetDetachment, []attachment.Detachment, error) {
+			return v.detachments(ctx, gw, nil, live)
+		},
 	}
-	if len(sets)+len(dets) == 0 {
-		return nil, nil
-	}
-	return detachWarnings(fmt.Sprintf("Deleting Gateway %s/%s", gw.Namespace, gw.Name), sets, dets,
-		"Their owners should move them to another Gateway."), nil
+	return c.answer(ctx, v.Reader, attachment.ModeWarn, nil)
 }
 
 // configWarnings reviews what the Gateway itself says, on create and when

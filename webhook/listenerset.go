@@ -121,24 +121,22 @@ func (v *ListenerSetValidator) decide(ctx context.Context, oldLS, newLS *gateway
 
 // detachWarnings names the routes an update (newLS) or a delete (nil)
 // detaches: those attached to the ListenerSet, and to the other ListenerSets
-// of its Gateway whose listeners it now takes or gives back. It never fails
-// the request: what it cannot read, it logs.
-func (v *ListenerSetValidator) detachWarnings(ctx context.Context, oldLS, newLS *gatewayv1.ListenerSet) []string {
-	sets, dets, err := v.detachments(ctx, oldLS, newLS)
-	if err != nil {
-		logf.FromContext(ctx).Error(err, "Listing the routes of a ListenerSet failed")
-		return nil
+// of its Gateway whose listeners it now takes or gives back. It only ever
+// warns, and says so when it could not work them out.
+func (v *ListenerSetValidator) detachWarnings(ctx context.Context, oldLS, newLS *gatewayv1.ListenerSet) admission.Warnings {
+	c := detaching{
+		what: fmt.Sprintf("This change to ListenerSet %s/%s", oldLS.Namespace, oldLS.Name),
+		fix:  "Keep the listeners these routes use, or tell their owners first.",
+		detachments: func(ctx context.Context, _ bool) ([]attachment.ListenerSetDetachment, []attachment.Detachment, error) {
+			return v.detachments(ctx, oldLS, newLS)
+		},
 	}
-	if len(sets)+len(dets) == 0 {
-		return nil
-	}
-	what := fmt.Sprintf("This change to ListenerSet %s/%s", oldLS.Namespace, oldLS.Name)
-	fix := "Keep the listeners these routes use, or tell their owners first."
 	if newLS == nil {
-		what = fmt.Sprintf("Deleting ListenerSet %s/%s", oldLS.Namespace, oldLS.Name)
-		fix = "Their owners should move them to another parent."
+		c.what = fmt.Sprintf("Deleting ListenerSet %s/%s", oldLS.Namespace, oldLS.Name)
+		c.fix = "Their owners should move them to another parent."
 	}
-	return detachWarnings(what, sets, dets, fix)
+	warnings, _ := c.answer(ctx, v.Reader, attachment.ModeWarn, nil)
+	return warnings
 }
 
 func (v *ListenerSetValidator) detachments(ctx context.Context, oldLS, newLS *gatewayv1.ListenerSet) (

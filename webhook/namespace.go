@@ -66,33 +66,15 @@ func (v *NamespaceValidator) ValidateUpdate(ctx context.Context, oldNS, newNS *c
 	if err != nil || v.Mode == attachment.ModeOff || newNS.DeletionTimestamp != nil {
 		return warnings, err
 	}
-	what := fmt.Sprintf("Relabelling namespace %s", newNS.Name)
-	fix := fmt.Sprintf("To keep them attached, restore the labels of namespace %s or ask the Gateway owner to allow it.", newNS.Name)
-	sets, dets, err := v.detachments(ctx, newNS.Name, oldNS.Labels, newNS.Labels, false)
-	if err != nil {
-		// Which routes detach only informs, or in deny mode needs confirming
-		// first: never refuse a label change for want of it.
-		logf.FromContext(ctx).Error(err, "Reading the routes of a relabelled namespace failed", "namespace", newNS.Name)
-		return append(warnings, fmt.Sprintf(msgUnchecked, readFailure(ctx, err, v.Reader.ConfirmTimeout))), nil
+	c := detaching{
+		what: fmt.Sprintf("Relabelling namespace %s", newNS.Name),
+		fix:  fmt.Sprintf("To keep them attached, restore the labels of namespace %s or ask the Gateway owner to allow it.", newNS.Name),
+		gk:   namespaceGK, name: newNS.Name, path: field.NewPath("metadata", "labels"),
+		detachments: func(ctx context.Context, live bool) ([]attachment.ListenerSetDetachment, []attachment.Detachment, error) {
+			return v.detachments(ctx, newNS.Name, oldNS.Labels, newNS.Labels, live)
+		},
 	}
-	if len(sets)+len(dets) > 0 && v.Mode == attachment.ModeDeny {
-		// Deny only on what the API server confirms, never on a stale cache.
-		confirmedSets, confirmed, err := v.detachments(ctx, newNS.Name, oldNS.Labels, newNS.Labels, true)
-		switch {
-		case err != nil:
-			logf.FromContext(ctx).Error(err, "Confirming the routes a relabel detaches failed; warning instead of denying", "namespace", newNS.Name)
-			warnings = append(warnings, detachWarnings(what, sets, dets, fix)...)
-			return append(warnings, fmt.Sprintf(msgUnconfirmed, readFailure(ctx, err, v.Reader.ConfirmTimeout))), nil
-		case len(confirmedSets)+len(confirmed) > 0:
-			return warnings, denial(namespaceGK, newNS.Name,
-				field.ErrorList{field.Forbidden(field.NewPath("metadata", "labels"), detachDenial(detachWarnings(what, confirmedSets, confirmed, fix)))})
-		}
-		return warnings, nil
-	}
-	if len(sets)+len(dets) == 0 {
-		return warnings, nil
-	}
-	return append(warnings, detachWarnings(what, sets, dets, fix)...), nil
+	return c.answer(ctx, v.Reader, v.Mode, warnings)
 }
 
 var namespaceGK = corev1.SchemeGroupVersion.WithKind("Namespace").GroupKind()
