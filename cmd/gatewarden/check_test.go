@@ -23,7 +23,7 @@ func runCheck(t *testing.T, stdin string, args ...string) (code int, stdout, std
 	return code, out.String(), errOut.String()
 }
 
-// The contract of design.md section 5, field by field.
+// The contract of docs/design.md section 5, field by field.
 type checkJSON struct {
 	Routes []struct {
 		Kind      string `json:"kind"`
@@ -209,7 +209,7 @@ func TestVersion(t *testing.T) {
 
 const secondAct = "../../config/samples/listenersets"
 
-// The contract of design.md section 5 for ListenerSets, field by field.
+// The contract of docs/design.md section 5 for ListenerSets, field by field.
 type listenerSetJSON struct {
 	Kind      string `json:"kind"`
 	Namespace string `json:"namespace"`

@@ -38,7 +38,7 @@ import (
 )
 
 // serveOptions are the flags of `gatewarden serve`. The names of the flags in
-// design.md section 5 are a contract: scripts and charts outside this repo
+// docs/design.md section 5 are a contract: scripts and charts outside this repo
 // set them.
 type serveOptions struct {
 	kubeconfig   string

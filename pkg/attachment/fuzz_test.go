@@ -332,7 +332,7 @@ func checkParents(t *testing.T, route *attachment.Route, in *fuzzInput, res atta
 }
 
 // checkListenerSets: every ListenerSet's judgement keeps the promises of
-// ListenerTable (design.md section 2).
+// ListenerTable (docs/design.md section 2).
 func checkListenerSets(t *testing.T, in *fuzzInput, ix *attachment.Index, gw *attachment.Gateway) {
 	gwKey := gw.ParentKey
 	var sets []*attachment.ListenerSet

@@ -70,7 +70,7 @@ func GatewayAPICRDs(ctx context.Context, e *Env) Result {
 		case len(versions[r]) == 0:
 			absent = append(absent, r)
 		case !slices.Contains(versions[r], readVersion) && r != "referencegrants":
-			// ReferenceGrant is read at v1beta1 too (design.md section 2).
+			// ReferenceGrant is read at v1beta1 too (docs/design.md section 2).
 			notValidated = append(notValidated, r+" "+strings.Join(versions[r], ","))
 		default:
 			served = append(served, r+" "+strings.Join(versions[r], ","))

@@ -1,6 +1,6 @@
 // Package report evaluates a set of manifests offline and writes the result
 // as `gatewarden check` prints it: the JSON document that CI tools parse
-// (design.md section 5, a fixed contract) or a table for people. Compare
+// (docs/design.md section 5, a fixed contract) or a table for people. Compare
 // evaluates two sets, before and after a change, and says what changes.
 //
 // It reads no files and no cluster: objects come in, a Report comes out.
@@ -54,7 +54,7 @@ type Route = Result
 type ListenerSet = Result
 
 // Result is the result for one route or ListenerSet: the two have the same
-// shape in the JSON (design.md section 5).
+// shape in the JSON (docs/design.md section 5).
 type Result struct {
 	Kind      string             `json:"kind"`
 	Namespace string             `json:"namespace"`

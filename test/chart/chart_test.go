@@ -50,7 +50,7 @@ var modes = []mode{
 	{name: "self-signed", set: []string{selfSignedSetting}, kustomize: "config/self-signed"},
 }
 
-// wantWebhook is one admission the server serves (design.md section 5: the
+// wantWebhook is one admission the server serves (docs/design.md section 5: the
 // paths are controller-runtime's defaults).
 type wantWebhook struct {
 	name     string
