@@ -31,27 +31,25 @@ type RouteValidator[T client.Object] struct {
 
 // ValidateCreate evaluates every parentRef of a new route.
 func (v *RouteValidator[T]) ValidateCreate(ctx context.Context, obj T) (admission.Warnings, error) {
-	return v.validate(ctx, nil, obj)
+	route, err := attachment.RouteFor(obj)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	return v.admitRoute(ctx, nil, route, false)
 }
 
 // ValidateUpdate evaluates the updated route. A rejection the update did not
 // cause is a warning, not a denial (attachment.DecideUpdate).
 func (v *RouteValidator[T]) ValidateUpdate(ctx context.Context, oldObj, newObj T) (admission.Warnings, error) {
-	if newObj.GetDeletionTimestamp() != nil && !attachmentChanged(oldObj, newObj) {
-		// Finalizers are being removed: never stand in the way of a delete.
-		// A route held by its own finalizer may not change its parentRefs
-		// unchecked, though.
-		return nil, nil
+	oldRoute, err := attachment.RouteFor(oldObj)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
 	}
-	return v.validate(ctx, &oldObj, newObj)
-}
-
-// attachmentChanged reports whether an update changes what the evaluator
-// reads of a route: its parentRefs, hostnames or backend references.
-func attachmentChanged(oldObj, newObj any) bool {
-	before, err1 := attachment.RouteFor(oldObj)
-	after, err2 := attachment.RouteFor(newObj)
-	return err1 != nil || err2 != nil || !equality.Semantic.DeepEqual(before, after)
+	route, err := attachment.RouteFor(newObj)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	return v.admitRoute(ctx, oldRoute, route, newObj.GetDeletionTimestamp() != nil)
 }
 
 // ValidateDelete allows every delete: the webhook configuration does not
@@ -60,19 +58,20 @@ func (v *RouteValidator[T]) ValidateDelete(context.Context, T) (admission.Warnin
 	return nil, nil
 }
 
-func (v *RouteValidator[T]) validate(ctx context.Context, oldObj *T, obj T) (admission.Warnings, error) {
+// admitRoute decides the admission of a route, created (oldRoute nil) or
+// updated from oldRoute; deleting says the updated route has a
+// deletionTimestamp. Both the typed path (ValidateCreate, ValidateUpdate)
+// and the route handler, which decodes the review itself, end here, so
+// that they decide alike.
+func (v *RouteValidator[T]) admitRoute(ctx context.Context, oldRoute, route *attachment.Route, deleting bool) (admission.Warnings, error) {
+	if deleting && oldRoute != nil && !attachmentChanged(oldRoute, route) {
+		// Finalizers are being removed: never stand in the way of a delete.
+		// A route held by its own finalizer may not change what the
+		// evaluator reads (parentRefs, hostnames, backend references)
+		// unchecked, though.
+		return nil, nil
+	}
 	start := time.Now()
-	route, err := attachment.RouteFor(obj)
-	if err != nil {
-		return nil, apierrors.NewBadRequest(err.Error())
-	}
-	var oldRoute *attachment.Route
-	if oldObj != nil {
-		if oldRoute, err = attachment.RouteFor(*oldObj); err != nil {
-			return nil, apierrors.NewBadRequest(err.Error())
-		}
-	}
-
 	// Every read below, the GET of a cache miss included, ends in time for
 	// the API server to get this answer rather than its own timeout.
 	ctx, cancel := v.Reader.Deadline(ctx)
@@ -103,6 +102,25 @@ func (v *RouteValidator[T]) validate(ctx context.Context, oldObj *T, obj T) (adm
 		return d.Warnings, denial(gk, route.Name, d.Denials)
 	}
 	return d.Warnings, nil
+}
+
+// attachmentChanged reports whether an update changes what the evaluator
+// reads of a route: its parentRefs, hostnames or backend references. (A
+// field.Path has unexported fields, which equality.Semantic refuses: the
+// paths are compared as strings.)
+func attachmentChanged(before, after *attachment.Route) bool {
+	if before.Kind != after.Kind || before.Namespace != after.Namespace || before.Name != after.Name ||
+		!equality.Semantic.DeepEqual(before.ParentRefs, after.ParentRefs) || !equality.Semantic.DeepEqual(before.Hostnames, after.Hostnames) ||
+		len(before.BackendRefs) != len(after.BackendRefs) {
+		return true
+	}
+	for i := range before.BackendRefs {
+		b, a := &before.BackendRefs[i], &after.BackendRefs[i]
+		if b.Path.String() != a.Path.String() || !equality.Semantic.DeepEqual(b.Ref, a.Ref) {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *RouteValidator[T]) decide(ctx context.Context, oldRoute, route *attachment.Route, live bool) (attachment.Decision, error) {
