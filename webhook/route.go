@@ -3,10 +3,12 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -76,16 +78,7 @@ func (v *RouteValidator[T]) admitRoute(ctx context.Context, oldRoute, route *att
 	// the API server to get this answer rather than its own timeout.
 	ctx, cancel := v.Reader.Deadline(ctx)
 	defer cancel()
-	d, err := v.decide(ctx, oldRoute, route, false)
-	if err == nil && d.Verdict != attachment.VerdictAllow {
-		// The cache may lag a write that happened a moment ago (kubectl apply
-		// -f dir/ creates the Namespace, the Gateway and the route within a
-		// second): confirm with live reads before reporting a problem.
-		var confirmed attachment.Decision
-		if confirmed, err = v.decide(ctx, oldRoute, route, true); err == nil {
-			d = confirmed
-		}
-	}
+	d, err := v.decide(ctx, oldRoute, route)
 	if err != nil {
 		// What could not be read cannot be confirmed: a rejection the cache
 		// saw becomes a warning, and so does a route whose objects could not
@@ -123,24 +116,69 @@ func attachmentChanged(before, after *attachment.Route) bool {
 	return false
 }
 
-func (v *RouteValidator[T]) decide(ctx context.Context, oldRoute, route *attachment.Route, live bool) (attachment.Decision, error) {
-	objs, err := v.Reader.ObjectsFor(ctx, route, live)
+// decide decides from the cache and, when the cache rejects a parentRef,
+// again on live reads of what the rejection depends on (Reader.Confirm): the
+// cache may lag a write that happened a moment ago (kubectl apply -f dir/
+// creates the Namespace, the Gateway and the route within a second). On an
+// error it returns the cache's decision, if it got that far.
+func (v *RouteValidator[T]) decide(ctx context.Context, oldRoute, route *attachment.Route) (attachment.Decision, error) {
+	objs, err := v.Reader.ObjectsFor(ctx, route, false)
 	if err != nil {
 		return attachment.Decision{}, err
 	}
-	res := attachment.Evaluate(route, objs)
-	d := attachment.Decide(res, v.Mode)
-	if oldRoute != nil {
-		d = attachment.DecideUpdate(attachment.Evaluate(oldRoute, objs), res, v.Mode)
+	res, d := v.evaluate(oldRoute, route, objs)
+	rejected := rejectedParents(res, v.Mode, nil)
+	if len(rejected) == 0 {
+		// Nothing rejected: an allow, or warnings that need no
+		// confirmation (a parent not found was read live already, and a
+		// backend's missing ReferenceGrant never denies).
+		return d, nil
 	}
-	if live && d.Verdict == attachment.VerdictDeny {
+	cached := d
+	for {
+		if objs, err = v.Reader.Confirm(ctx, route, rejected); err != nil {
+			return cached, err
+		}
+		res, d = v.evaluate(oldRoute, route, objs)
+		// A parent the cache accepted may reject on what was read live
+		// (the route's Namespace): it is confirmed too before it counts.
+		more := rejectedParents(res, v.Mode, rejected)
+		if len(more) == 0 {
+			break
+		}
+		rejected = append(rejected, more...)
+	}
+	if d.Verdict == attachment.VerdictDeny {
 		// A listener that loses to another ListenerSet's was judged on the
 		// cache's tables: the winner is confirmed too.
 		if err := v.Reader.ConfirmConflicts(ctx, res); err != nil {
-			return attachment.Decision{}, err
+			return cached, err
 		}
 	}
 	return d, nil
+}
+
+func (v *RouteValidator[T]) evaluate(oldRoute, route *attachment.Route, objs attachment.Objects) (attachment.RouteResult, attachment.Decision) {
+	res := attachment.Evaluate(route, objs)
+	if oldRoute != nil {
+		return res, attachment.DecideUpdate(attachment.Evaluate(oldRoute, objs), res, v.Mode)
+	}
+	return res, attachment.Decide(res, v.Mode)
+}
+
+// rejectedParents are the parents that reject the route and whose rejection
+// is reported (denied or warned about), other than those in confirmed.
+func rejectedParents(res attachment.RouteResult, mode attachment.Mode, confirmed []attachment.ParentKey) []attachment.ParentKey {
+	var out []attachment.ParentKey
+	for i := range res.Parents {
+		p := &res.Parents[i]
+		key := p.Ref.Key()
+		if p.Accepted == metav1.ConditionFalse && attachment.ParentVerdict(p, mode) != attachment.VerdictAllow &&
+			!slices.Contains(confirmed, key) && !slices.Contains(out, key) {
+			out = append(out, key)
+		}
+	}
+	return out
 }
 
 // unconfirmed turns the denials of a decision that could not be confirmed
