@@ -113,7 +113,7 @@ tls.key) and reloaded when the files change.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "path to a kubeconfig; empty uses $KUBECONFIG or the in-cluster config")
-	f.Float32Var(&o.kubeAPIQPS, "kube-api-qps", 500, "queries per second to the API server: live confirmations of denials and a relabel's status writes must not queue behind client-go's default of 5; the API server's priority and fairness protects it")
+	f.Float32Var(&o.kubeAPIQPS, "kube-api-qps", 500, "queries per second to the API server for status writes and lists: a relabel's 1,000 status writes must not queue behind client-go's default of 5. The reads that confirm a denial are not paced: the API server's priority and fairness protects it")
 	f.IntVar(&o.kubeAPIBurst, "kube-api-burst", 1000, "burst of queries to the API server")
 	f.StringVar(&o.webhookHost, "webhook-host", "", "address the webhook server listens on; empty means every interface")
 	f.IntVar(&o.webhookPort, "webhook-port", 9443, "port the webhook server listens on")
@@ -193,6 +193,14 @@ func (o *serveOptions) restConfig() (*rest.Config, error) {
 	cfg.QPS, cfg.Burst = o.kubeAPIQPS, o.kubeAPIBurst
 	cfg.UserAgent = "gatewarden/" + buildVersion()
 	return cfg, nil
+}
+
+// unlimited is cfg without a client-side rate limiter, for the reads an
+// admission waits on; the API server's priority and fairness protects it.
+func unlimited(cfg *rest.Config) *rest.Config {
+	out := rest.CopyConfig(cfg)
+	out.QPS, out.Burst, out.RateLimiter = -1, 0, nil
+	return out
 }
 
 // newScheme knows every type gatewarden reads.
@@ -320,7 +328,14 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 	// The webhook's reader keeps each Gateway's merged listener table until
 	// the informers say a ListenerSet, a Namespace's labels or a
 	// ReferenceGrant changed.
-	reader := cluster.NewReader(mgr.GetCache(), mgr.GetAPIReader(), served)
+	// The reads a denial waits on have a client of their own, without
+	// client-go's rate limiter: they must not queue behind the status
+	// writes --kube-api-qps paces.
+	live, err := client.New(unlimited(cfg), client.Options{Scheme: scheme, Mapper: mapper, HTTPClient: httpClient})
+	if err != nil {
+		return err
+	}
+	reader := cluster.NewReader(mgr.GetCache(), live, served)
 	reader.ConfirmTimeout = o.confirmTimeout
 	if err := reader.Watch(ctx, mgr.GetCache()); err != nil {
 		return err
