@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -74,6 +75,8 @@ type serveOptions struct {
 	selfSignedCheckPeriod time.Duration
 
 	confirmTimeout time.Duration
+
+	memoryLimit resource.QuantityValue
 
 	pprofAddr       string
 	shutdownTimeout time.Duration
@@ -138,6 +141,7 @@ tls.key) and reloaded when the files change.`,
 	f.StringVar(&o.webhookServiceName, "webhook-service-name", "gatewarden", "the Service in front of the webhook, whose DNS names the self-signed certificate covers")
 	f.StringVar(&o.podNamespace, "namespace", os.Getenv("POD_NAMESPACE"), "the namespace gatewarden runs in (default $POD_NAMESPACE)")
 	f.DurationVar(&o.selfSignedCheckPeriod, "self-signed-check-interval", certs.DefaultCheckInterval, "how often --self-signed checks that its certificates are valid and renews them")
+	f.Var(&o.memoryLimit, "memory-limit", "the Go runtime's soft memory limit (such as 512Mi), which garbage collection works to stay under; the default is GOMEMLIMIT, else 90% of the container's memory limit, else none (and then GOGC 200: fewer collections of the cache, for about three times the live heap)")
 	f.StringVar(&o.pprofAddr, "pprof-bind-address", "0", `address of the Go profiler (/debug/pprof); "0" turns it off`)
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight admissions and status writes get to finish on shutdown")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info or error")
@@ -160,6 +164,9 @@ func (o *serveOptions) validate() error {
 	}
 	if o.confirmTimeout <= 0 {
 		return fmt.Errorf("--confirm-timeout %s is not positive", o.confirmTimeout)
+	}
+	if o.memoryLimit.Sign() < 0 {
+		return fmt.Errorf("--memory-limit %s is negative", o.memoryLimit.String())
 	}
 	if o.selfSigned && o.podNamespace == "" {
 		return errors.New("--self-signed needs --namespace or $POD_NAMESPACE: the namespace of its Secret and Service")
@@ -222,7 +229,7 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 	}
 	ctrl.SetLogger(zap.New(zapOpts...))
 	log := ctrl.Log.WithName("serve")
-	tuneGC(log, cgroupMemoryMax)
+	tuneGC(log, cgroupMemoryMax, o.memoryLimit.Value())
 
 	cfg, err := o.restConfig()
 	if err != nil {

@@ -21,6 +21,8 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{"--confirm-timeout=-1s", "--confirm-timeout -1s is not positive"},
 		{"--webhook-port=0", "--webhook-port 0 is not a port"},
 		{"--log-format=xml", `--log-format "xml" is not json or console`},
+		{"--memory-limit=-1Gi", "--memory-limit -1Gi is negative"},
+		{"--memory-limit=lots", `invalid argument "lots" for "--memory-limit" flag`},
 	} {
 		t.Run(tc.flag, func(t *testing.T) {
 			var out, errOut bytes.Buffer
