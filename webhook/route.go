@@ -64,7 +64,8 @@ func (v *RouteValidator[T]) ValidateDelete(context.Context, T) (admission.Warnin
 // updated from oldRoute; deleting says the updated route has a
 // deletionTimestamp. Both the typed path (ValidateCreate, ValidateUpdate)
 // and the route handler, which decodes the review itself, end here, so
-// that they decide alike.
+// that they decide alike. It reads nothing of the admission request but its
+// arguments: the route handler does not put the request in the context.
 func (v *RouteValidator[T]) admitRoute(ctx context.Context, oldRoute, route *attachment.Route, deleting bool) (admission.Warnings, error) {
 	if deleting && oldRoute != nil && !attachmentChanged(oldRoute, route) {
 		// Finalizers are being removed: never stand in the way of a delete.

@@ -130,9 +130,9 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	limited := &io.LimitedReader{R: r.Body, N: maxRequestSize}
 	if _, err := buf.ReadFrom(limited); err != nil || limited.N <= 0 {
 		// The typed path reads the body again, and fails as it did here.
-		rest := r.Body
+		var rest io.Reader = r.Body
 		if err != nil {
-			rest = io.NopCloser(failingReader{err})
+			rest = failingReader{err}
 		}
 		h.typed.ServeHTTP(w, withBody(r, io.MultiReader(bytes.NewReader(buf.Bytes()), rest)))
 		return

@@ -1,12 +1,18 @@
 package webhook
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -244,5 +250,48 @@ func TestRouteWebhookPaths(t *testing.T) {
 		h, pattern := mgr.GetWebhookServer().WebhookMux().Handler(&http.Request{Method: http.MethodPost, URL: &url.URL{Path: path}})
 		assert.Equal(t, path, pattern)
 		assert.NotNil(t, h)
+	}
+}
+
+// What is wrong with the HTTP request itself is answered by
+// controller-runtime, exactly as before.
+func TestRouteHandlerLeavesBadRequestsToControllerRuntime(t *testing.T) {
+	var route fuzzHandler
+	for _, h := range fuzzHandlers(t) {
+		if h.name == "route" {
+			route = h
+		}
+	}
+	body := apiServerReview("u-1", admissionv1.Create, "hr", "hr", apiServerRoute("hr", "hr", "shared-gateway"), nil)
+	for name, tc := range map[string]struct {
+		body        func() io.Reader
+		contentType string
+		wantCode    int32
+	}{
+		"no body": {body: func() io.Reader { return nil }, contentType: "application/json", wantCode: http.StatusBadRequest},
+		"YAML":    {body: func() io.Reader { return bytes.NewReader(body) }, contentType: "application/yaml", wantCode: http.StatusBadRequest},
+		"too large": {body: func() io.Reader {
+			return io.MultiReader(bytes.NewReader(body), strings.NewReader(strings.Repeat(" ", 7<<20)))
+		}, contentType: "application/json", wantCode: http.StatusRequestEntityTooLarge},
+		"cut short": {body: func() io.Reader {
+			return io.MultiReader(bytes.NewReader(body[:100]), iotest.ErrReader(io.ErrUnexpectedEOF))
+		}, contentType: "application/json", wantCode: http.StatusBadRequest},
+		"a good one": {body: func() io.Reader { return bytes.NewReader(body) }, contentType: "application/json", wantCode: http.StatusForbidden},
+	} {
+		t.Run(name, func(t *testing.T) {
+			answer := func(h http.Handler) *httptest.ResponseRecorder {
+				req := httptest.NewRequestWithContext(context.Background(), http.MethodPost, route.path, tc.body())
+				req.Header.Set("Content-Type", tc.contentType)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				return rec
+			}
+			got, want := answer(route.handler), answer(route.typed)
+			assert.Equal(t, want.Code, got.Code)
+			assert.Equal(t, want.Body.String(), got.Body.String())
+			var review admissionv1.AdmissionReview
+			require.NoError(t, json.Unmarshal(got.Body.Bytes(), &review))
+			assert.Equal(t, tc.wantCode, review.Response.Result.Code, review.Response.Result.Message)
+		})
 	}
 }

@@ -49,10 +49,8 @@ type routeDecoder struct {
 type routeShapes struct {
 	object, metadata, spec, parentRef, rule, backendRef *jsonShape
 	// ruleFilter and backendRefFilter are the filters' (nil for a kind
-	// without filters), and members those of the members that hold a
-	// backendRef, by name.
+	// without filters).
 	ruleFilter, backendRefFilter *jsonShape
-	members                      map[string]*jsonShape
 }
 
 var (
@@ -91,11 +89,10 @@ func newRouteDecoder(kind *attachment.RouteType) *routeDecoder {
 	if len(kind.Fields.FilterRefs) > 0 {
 		sh.ruleFilter = elem(rule.field("filters"), "spec.rules[].filters")
 		sh.backendRefFilter = elem(sh.backendRef.field("filters"), "spec.rules[].backendRefs[].filters")
-		sh.members = map[string]*jsonShape{}
 		for _, m := range kind.Fields.FilterRefs {
-			sh.members[m] = must(sh.ruleFilter.field(m), "spec.rules[].filters[]."+m)
-			must(sh.backendRefFilter.field(m), "spec.rules[].backendRefs[].filters[]."+m)
-			must(sh.members[m].field("backendRef"), "spec.rules[].filters[]."+m+".backendRef")
+			for path, filter := range map[string]*jsonShape{"spec.rules[].filters[].": sh.ruleFilter, "spec.rules[].backendRefs[].filters[].": sh.backendRefFilter} {
+				must(must(filter.field(m), path+m).field("backendRef"), path+m+".backendRef")
+			}
 		}
 	}
 	return &routeDecoder{kind: kind, shapes: sh}
@@ -103,10 +100,11 @@ func newRouteDecoder(kind *attachment.RouteType) *routeDecoder {
 
 // decode reads an AdmissionReview in one pass. ok is false when the fast
 // path must not answer it: it is not well-formed JSON, not a v1 or v1beta1
-// AdmissionReview, a member the typed
-// decode reads has a type it refuses, a member gatewarden reads is there
-// twice (encoding/json merges them), or a key differs from one the typed
-// path reads only in case (its kind lookup ignores case).
+// AdmissionReview, a member of the review has a type the typed decode
+// refuses, a member gatewarden reads is there twice (encoding/json merges
+// them), or a key differs from one the typed path reads only in case (its
+// kind lookup ignores case). Whether the route itself decodes as the typed
+// path would is routeObject.exact.
 func (dec *routeDecoder) decode(body string) (rv routeReview, ok bool) {
 	d := &jsonReader{s: body}
 	if d.peek() != '{' {
@@ -547,7 +545,7 @@ func (dec *routeDecoder) filter(d *jsonReader, shape *jsonShape, path *field.Pat
 			continue
 		}
 		var memberOK bool
-		refs[m], memberOK = dec.filterMember(d, dec.shapes.members[o.key])
+		refs[m], memberOK = dec.filterMember(d, shape.field(o.key))
 		ok = memberOK && !seen.add(m) && ok
 	}
 	for m, ref := range refs {
