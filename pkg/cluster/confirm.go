@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/gatewarden/gatewarden/pkg/attachment"
@@ -30,31 +31,28 @@ import (
 func (r *Reader) Confirm(ctx context.Context, route *attachment.Route, rejected []attachment.ParentKey) (*attachment.Index, error) {
 	c := &confirmReads{r: r, s: objectSource{
 		r:          r,
-		namespaces: map[string]*corev1.Namespace{},
+		namespaces: map[types.NamespacedName]*corev1.Namespace{},
 		gateways:   map[types.NamespacedName]*gatewayv1.Gateway{},
 		sets:       map[types.NamespacedName]*gatewayv1.ListenerSet{},
 		grants:     map[string][]*gatewayv1.ReferenceGrant{},
 	}}
-	g, gctx := errgroup.WithContext(ctx)
-	c.g, c.ctx = g, gctx
+	c.g, c.ctx = errgroup.WithContext(ctx)
 	c.namespace(route.Namespace)
 	for _, key := range rejected {
 		switch key.Kind {
 		case attachment.KindGateway:
 			c.gateway(key.NamespacedName())
 		case attachment.KindListenerSet:
-			if r.ListenerSets {
-				c.listenerSet(key.NamespacedName())
-			}
+			c.listenerSet(key.NamespacedName())
 		}
 	}
-	if err := g.Wait(); err != nil {
+	if err := c.g.Wait(); err != nil {
 		return nil, err
 	}
 	return c.s.objectsFor(ctx, route)
 }
 
-// confirmReads runs the live reads of one Confirm at once.
+// confirmReads are the live reads of one Confirm, made at once.
 type confirmReads struct {
 	r   *Reader
 	g   *errgroup.Group
@@ -64,72 +62,20 @@ type confirmReads struct {
 	s  objectSource
 }
 
-// start reads once what the map does not have yet.
-func (c *confirmReads) start(seen func() bool, read func(ctx context.Context) error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if seen() {
-		return
-	}
-	c.g.Go(func() error { return read(c.ctx) })
-}
-
 func (c *confirmReads) namespace(name string) {
-	c.start(func() bool {
-		_, ok := c.s.namespaces[name]
-		c.s.namespaces[name] = nil // claimed
-		return ok
-	}, func(ctx context.Context) error {
-		ns, _, err := get(ctx, c.r, types.NamespacedName{Name: name}, newNamespace, true)
-		c.mu.Lock()
-		c.s.namespaces[name] = ns
-		c.mu.Unlock()
-		return err
-	})
+	read(c, c.s.namespaces, types.NamespacedName{Name: name}, newNamespace, nil)
 }
 
 func (c *confirmReads) gateway(key types.NamespacedName) {
-	c.start(func() bool {
-		_, ok := c.s.gateways[key]
-		c.s.gateways[key] = nil
-		return ok
-	}, func(ctx context.Context) error {
-		gw, _, err := get(ctx, c.r, key, newGateway, true)
-		c.mu.Lock()
-		c.s.gateways[key] = gw
-		c.mu.Unlock()
-		return err
-	})
-}
-
-func (c *confirmReads) grants(namespace string) {
-	c.start(func() bool {
-		_, ok := c.s.grants[namespace]
-		c.s.grants[namespace] = nil
-		return ok
-	}, func(ctx context.Context) error {
-		grants, err := c.r.grants(ctx, namespace, true)
-		c.mu.Lock()
-		c.s.grants[namespace] = grants
-		c.mu.Unlock()
-		return err
-	})
+	read(c, c.s.gateways, key, newGateway, nil)
 }
 
 // listenerSet reads a ListenerSet, then what judging it reads.
 func (c *confirmReads) listenerSet(key types.NamespacedName) {
-	c.start(func() bool {
-		_, ok := c.s.sets[key]
-		c.s.sets[key] = nil
-		return ok
-	}, func(ctx context.Context) error {
-		ls, _, err := get(ctx, c.r, key, newListenerSet, true)
-		c.mu.Lock()
-		c.s.sets[key] = ls
-		c.mu.Unlock()
-		if err != nil || ls == nil {
-			return err
-		}
+	if !c.r.ListenerSets {
+		return
+	}
+	read(c, c.s.sets, key, newListenerSet, func(ls *gatewayv1.ListenerSet) {
 		c.namespace(ls.Namespace)
 		if p := c.r.PrepareListenerSet(ls); p.NamesGateway() {
 			c.gateway(p.GatewayRef.Key().NamespacedName())
@@ -137,8 +83,67 @@ func (c *confirmReads) listenerSet(key types.NamespacedName) {
 		for _, ns := range certificateNamespaces(ls) {
 			c.grants(ns)
 		}
-		return nil
 	})
+}
+
+func (c *confirmReads) grants(namespace string) {
+	c.mu.Lock()
+	_, claimed := c.s.grants[namespace]
+	c.s.grants[namespace] = nil
+	c.mu.Unlock()
+	if claimed {
+		return
+	}
+	c.g.Go(func() error {
+		grants, err := c.r.grants(c.ctx, namespace, true)
+		c.mu.Lock()
+		c.s.grants[namespace] = grants
+		c.mu.Unlock()
+		return err
+	})
+}
+
+// read reads an object live into m, once, and then calls found with it if it
+// exists. A confirmation remembered within ConfirmTTL answers at once;
+// anything else is read in a goroutine of its own.
+func read[V any, T interface {
+	*V
+	client.Object
+}](c *confirmReads, m map[types.NamespacedName]*V, key types.NamespacedName, newObj func() T, found func(T)) {
+	c.mu.Lock()
+	_, claimed := m[key]
+	m[key] = nil // does not exist, until read
+	c.mu.Unlock()
+	if claimed {
+		return
+	}
+	if obj, exists, ok, err := remembered(c.ctx, c.r, key, newObj); err == nil && ok {
+		readDone(c, m, key, obj, exists, found)
+		return
+	}
+	c.g.Go(func() error {
+		obj, exists, err := get(c.ctx, c.r, key, newObj, true)
+		if err == nil {
+			readDone(c, m, key, obj, exists, found)
+		}
+		return err
+	})
+}
+
+// readDone puts what read found in m, and calls found with it.
+func readDone[V any, T interface {
+	*V
+	client.Object
+}](c *confirmReads, m map[types.NamespacedName]*V, key types.NamespacedName, obj T, exists bool, found func(T)) {
+	if !exists {
+		return
+	}
+	c.mu.Lock()
+	m[key] = (*V)(obj)
+	c.mu.Unlock()
+	if found != nil {
+		found(obj)
+	}
 }
 
 // flight is a live read in progress, which every confirmation that needs it
@@ -178,6 +183,17 @@ func (r *Reader) confirmLive(ctx context.Context, k confirmKey, read func(contex
 	case <-ctx.Done():
 		return confirmation{}, fmt.Errorf("waiting for the API server: %w", ctx.Err())
 	}
+}
+
+// remembered returns the confirmation of k made within ConfirmTTL.
+func (r *Reader) remembered(k confirmKey) (confirmation, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.confirms[k]
+	if !ok || r.now().After(c.expires) {
+		return confirmation{}, false
+	}
+	return c, true
 }
 
 // fly makes a shared read, remembers its answer for ConfirmTTL, and hands it

@@ -185,8 +185,7 @@ func (r *Reader) Watch(ctx context.Context, informers cache.Informers) error {
 //
 // The winners are read at once.
 func (r *Reader) ConfirmConflicts(ctx context.Context, res attachment.RouteResult) error {
-	seen := map[attachment.ParentKey]bool{}
-	g, gctx := errgroup.WithContext(ctx)
+	var winners []types.NamespacedName
 	for i := range res.Parents {
 		p := &res.Parents[i]
 		if p.Accepted != metav1.ConditionFalse || p.Parent == nil {
@@ -194,12 +193,17 @@ func (r *Reader) ConfirmConflicts(ctx context.Context, res attachment.RouteResul
 		}
 		for j := range p.Parent.Listeners {
 			c := p.Parent.Listeners[j].Conflict
-			if c == nil || c.Parent.Kind != attachment.KindListenerSet || seen[c.Parent] {
-				continue
+			if c != nil && c.Parent.Kind == attachment.KindListenerSet && !slices.Contains(winners, c.Parent.NamespacedName()) {
+				winners = append(winners, c.Parent.NamespacedName())
 			}
-			seen[c.Parent] = true
-			g.Go(func() error { return r.confirmUnchanged(gctx, c.Parent.NamespacedName()) })
 		}
+	}
+	if len(winners) == 0 {
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, key := range winners {
+		g.Go(func() error { return r.confirmUnchanged(gctx, key) })
 	}
 	return g.Wait()
 }

@@ -147,7 +147,7 @@ type objectSource struct {
 	live bool
 	// The objects read live for a confirmation, by key; a nil one does not
 	// exist.
-	namespaces map[string]*corev1.Namespace
+	namespaces map[types.NamespacedName]*corev1.Namespace
 	gateways   map[types.NamespacedName]*gatewayv1.Gateway
 	sets       map[types.NamespacedName]*gatewayv1.ListenerSet
 	grants     map[string][]*gatewayv1.ReferenceGrant
@@ -187,10 +187,11 @@ func (s objectSource) objectsFor(ctx context.Context, route *attachment.Route) (
 }
 
 func (s objectSource) namespace(ctx context.Context, name string) (*corev1.Namespace, error) {
-	if ns, ok := s.namespaces[name]; ok {
+	key := types.NamespacedName{Name: name}
+	if ns, ok := s.namespaces[key]; ok {
 		return ns, nil
 	}
-	ns, _, err := get(ctx, s.r, types.NamespacedName{Name: name}, newNamespace, s.live)
+	ns, _, err := get(ctx, s.r, key, newNamespace, s.live)
 	return ns, err
 }
 
@@ -356,19 +357,13 @@ func newNamespace() *corev1.Namespace        { return &corev1.Namespace{} }
 // exist. Objects it returns are shared and must not be modified.
 func get[T client.Object](ctx context.Context, r *Reader, key types.NamespacedName, newObj func() T, live bool) (T, bool, error) {
 	var none T
-	obj := newObj()
-	err := r.Cache.Get(ctx, key, obj)
+	obj, found, ck, err := cached(ctx, r, key, newObj)
 	switch {
-	case err == nil && !live:
+	case err != nil:
+		return none, false, err
+	case found && !live:
 		return obj, true, nil
-	case err != nil && !apierrors.IsNotFound(err):
-		return none, false, fmt.Errorf("reading %T %s from the cache: %w", obj, key, err)
 	}
-	cached := ""
-	if err == nil {
-		cached = obj.GetResourceVersion()
-	}
-	ck := confirmKey{kind: fmt.Sprintf("%T", obj), key: key, cached: cached}
 	c, err := r.confirmLive(ctx, ck, func(ctx context.Context) (confirmation, error) {
 		fresh := newObj()
 		err := r.Live.Get(ctx, key, fresh)
@@ -380,13 +375,50 @@ func get[T client.Object](ctx context.Context, r *Reader, key types.NamespacedNa
 		}
 		return confirmation{obj: fresh}, nil
 	})
-	switch {
-	case err != nil:
+	if err != nil {
 		return none, false, fmt.Errorf("reading %T %s from the API server: %w", obj, key, err)
-	case c.obj == nil:
-		return none, false, nil
 	}
-	return c.obj.(T), true, nil
+	obj, found = confirmed[T](c)
+	return obj, found, nil
+}
+
+// remembered is get with live set when the answer is a confirmation made
+// within ConfirmTTL; ok is false when get would have to read.
+func remembered[T client.Object](ctx context.Context, r *Reader, key types.NamespacedName, newObj func() T) (obj T, found, ok bool, err error) {
+	_, _, ck, err := cached(ctx, r, key, newObj)
+	if err != nil {
+		return obj, false, false, err
+	}
+	c, ok := r.remembered(ck)
+	if !ok {
+		return obj, false, false, nil
+	}
+	obj, found = confirmed[T](c)
+	return obj, found, true, nil
+}
+
+// cached reads an object from the cache, and returns it if found, with the
+// key its live confirmation is remembered by.
+func cached[T client.Object](ctx context.Context, r *Reader, key types.NamespacedName, newObj func() T) (T, bool, confirmKey, error) {
+	obj := newObj()
+	err := r.Cache.Get(ctx, key, obj)
+	cachedVersion := ""
+	switch {
+	case err == nil:
+		cachedVersion = obj.GetResourceVersion()
+	case !apierrors.IsNotFound(err):
+		return obj, false, confirmKey{}, fmt.Errorf("reading %T %s from the cache: %w", obj, key, err)
+	}
+	return obj, err == nil, confirmKey{kind: fmt.Sprintf("%T", obj), key: key, cached: cachedVersion}, nil
+}
+
+// confirmed is the object of a confirmation: false when it does not exist.
+func confirmed[T client.Object](c confirmation) (T, bool) {
+	var none T
+	if c.obj == nil {
+		return none, false
+	}
+	return c.obj.(T), true
 }
 
 func (r *Reader) grants(ctx context.Context, namespace string, live bool) ([]*gatewayv1.ReferenceGrant, error) {
