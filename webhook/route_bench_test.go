@@ -169,6 +169,7 @@ func benchReviews(ns string, n int) [][]byte {
 //
 //	go test -run '^$' -bench BenchmarkRouteAdmission -benchmem ./webhook/
 func BenchmarkRouteAdmission(b *testing.B) {
+	logf.SetLogger(logr.Discard())
 	cache := benchCluster()
 	v := &HTTPRouteValidator{Reader: cluster.NewReader(cache, cache, cluster.Options{RouteTypes: attachment.RouteTypes, GrantV1: true}), Mode: "deny"}
 	typed := admission.WithValidator[*gatewayv1.HTTPRoute](testScheme(b), v)
