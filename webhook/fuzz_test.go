@@ -13,14 +13,18 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr"
+	"github.com/stretchr/testify/assert"
 	admissionv1 "k8s.io/api/admission/v1"
+	admissionv1beta1 "k8s.io/api/admission/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -31,12 +35,16 @@ import (
 )
 
 // FuzzAdmissionReview posts whatever the API server, or anyone who reaches
-// the webhook port, could send to the real controller-runtime admission
-// handlers of gatewarden's validators, over a fake cluster that holds the
-// README's shared Gateway. Nothing may panic (the handlers' panic recovery
-// is off, so a panic fails the test instead of becoming a 500), every answer
-// is HTTP 200 with a well-formed AdmissionReview or a 4xx, and an answer to
-// a request that parsed carries its UID.
+// the webhook port, could send to gatewarden's admission handlers, as the
+// webhook server runs them, over a fake cluster that holds the README's
+// shared Gateway. Nothing may panic (panic recovery is off, so a panic fails
+// the test instead of becoming a 500), every answer is HTTP 200 with a
+// well-formed AdmissionReview or a 4xx, and an answer to a request that
+// parsed carries its UID.
+//
+// The route handlers decode reviews themselves (routehandler.go): each one
+// must answer every input byte for byte as controller-runtime's handler of
+// the typed validator does, and read the same route as the typed decode.
 //
 //	go test -run '^$' -fuzz '^FuzzAdmissionReview$' -fuzztime 60s ./webhook/
 func FuzzAdmissionReview(f *testing.F) {
@@ -54,6 +62,9 @@ func FuzzAdmissionReview(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, h := range handlers {
 			checkAdmissionAnswer(t, h, body)
+			if h.typed != nil {
+				checkSameAsTyped(t, h, body)
+			}
 		}
 	})
 }
@@ -85,6 +96,20 @@ func TestFuzzAdmissionReviewSeeds(t *testing.T) {
 		{seed: "yaml-review", handler: "route", code: http.StatusForbidden, message: "spec.parentRefs[0]: Gateway infra-ns/shared-gateway"},
 		{seed: "wrong-object-kind", handler: "route", code: http.StatusBadRequest},
 		{seed: "truncated", handler: "route", code: http.StatusBadRequest},
+		{seed: "httproute-apiserver-denied", handler: "route", code: http.StatusForbidden,
+			message: `spec.parentRefs[0]: Gateway infra-ns/shared-gateway listener "http" accepts routes only from namespaces matching shared-gateway-access=true; namespace "hr" does not match.`},
+		{seed: "httproute-update-deleting", handler: "route", allowed: true},
+		{seed: "httproute-create-backends", handler: "route", allowed: true,
+			warning: "spec.rules[0].filters[0].externalAuth.backendRef: Service security/auth is in another namespace and no ReferenceGrant"},
+		{seed: "grpcroute-create-backends", handler: "grpcroute", allowed: true,
+			warning: "spec.rules[0].backendRefs[0].filters[0].requestMirror.backendRef: Service search/shadow is in another namespace"},
+		{seed: "tlsroute-create-backends", handler: "tlsroute", code: http.StatusForbidden, message: `listener "http" accepts only HTTPRoute, GRPCRoute, not TLSRoute.`,
+			warning: "spec.rules[0].backendRefs[0]: Service payments/app is in another namespace"},
+		{seed: "tcproute-create-backends", handler: "tcproute", code: http.StatusForbidden, message: "not TCPRoute.",
+			warning: "spec.rules[0].backendRefs[0]: Service payments/app is in another namespace"},
+		{seed: "udproute-create-backends", handler: "udproute", code: http.StatusForbidden, message: "not UDPRoute.",
+			warning: "spec.rules[0].backendRefs[0]: Service payments/app is in another namespace"},
+		{seed: "httproute-create-backends", handler: "grpcroute", code: http.StatusBadRequest},
 		{seed: "namespace-create-with-label", handler: "namespace", code: http.StatusForbidden, message: "only group:platform-admins may grant that"},
 		{seed: "namespace-grant-by-tenant", handler: "namespace", code: http.StatusForbidden, message: "only group:platform-admins may grant that"},
 		{seed: "namespace-grant-by-tenant", handler: "namespace-unguarded", allowed: true,
@@ -142,31 +167,57 @@ func readFuzzSeed(t *testing.T, name string) []byte {
 	return []byte(body)
 }
 
-// fuzzHandler is one validator as the webhook server serves it, and what
-// reached it of the last request.
+// fuzzHandler is one validator as the webhook server serves it. For a route
+// kind, typed is controller-runtime's handler of its typed validator, which
+// the route handler must answer alike.
 type fuzzHandler struct {
 	name    string
 	path    string
-	webhook *admission.Webhook
-	seen    *fuzzSeen
+	handler http.Handler
+	typed   http.Handler
+	decoder *routeDecoder
+	// typedDecoder decodes objects as the typed path does.
+	typedDecoder admission.Decoder
 }
 
-// fuzzSeen records whether the last request parsed, its UID and operation.
-type fuzzSeen struct {
-	parsed    bool
-	uid       types.UID
-	operation admissionv1.Operation
+// post sends body to h as the API server does.
+func post(h http.Handler, path string, body []byte) *httptest.ResponseRecorder {
+	req := httptest.NewRequestWithContext(context.Background(), http.MethodPost, path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
 }
+
+// parsedReview decodes body as controller-runtime's webhook does before it
+// hands the request to a handler: ok says it did.
+func parsedReview(body []byte) (admissionv1.AdmissionRequest, bool) {
+	var req admissionv1.AdmissionRequest
+	ar := unversionedReview{}
+	ar.Request = &req
+	ar.SetGroupVersionKind(admissionv1.SchemeGroupVersion.WithKind("AdmissionReview"))
+	_, _, err := reviewCodecs.UniversalDeserializer().Decode(body, nil, &ar)
+	return req, err == nil
+}
+
+// reviewCodecs decode AdmissionReviews as controller-runtime's webhook does.
+var reviewCodecs = func() serializer.CodecFactory {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(admissionv1.AddToScheme(scheme))
+	utilruntime.Must(admissionv1beta1.AddToScheme(scheme))
+	return serializer.NewCodecFactory(scheme)
+}()
+
+// unversionedReview is a type the scheme does not know, as
+// controller-runtime decodes v1 and v1beta1 reviews alike.
+type unversionedReview struct{ admissionv1.AdmissionReview }
 
 // checkAdmissionAnswer posts body to h and checks the answer's invariants.
 // It returns the AdmissionResponse, or nil for an HTTP error.
 func checkAdmissionAnswer(t *testing.T, h fuzzHandler, body []byte) *admissionv1.AdmissionResponse {
 	t.Helper()
-	*h.seen = fuzzSeen{}
-	req := httptest.NewRequestWithContext(context.Background(), http.MethodPost, h.path, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	h.webhook.ServeHTTP(rec, req)
+	rec := post(h.handler, h.path, body)
+	req, parsed := parsedReview(body)
 
 	if rec.Code != http.StatusOK {
 		if rec.Code < 400 || rec.Code >= 500 {
@@ -191,37 +242,71 @@ func checkAdmissionAnswer(t *testing.T, h fuzzHandler, body []byte) *admissionv1
 	if resp.Allowed && resp.Result != nil && resp.Result.Code >= 400 {
 		t.Fatalf("%s: allowed with error code %d", h.name, resp.Result.Code)
 	}
-	if h.seen.parsed && resp.UID != h.seen.uid {
-		t.Fatalf("%s: the answer's UID is %q, the request's %q", h.name, resp.UID, h.seen.uid)
+	if parsed && resp.UID != req.UID {
+		t.Fatalf("%s: the answer's UID is %q, the request's %q", h.name, resp.UID, req.UID)
 	}
-	if !h.seen.parsed && resp.Allowed {
+	if !parsed && resp.Allowed {
 		t.Fatalf("%s: a request that did not parse is allowed", h.name)
 	}
 	// gatewarden refuses a write it understood with Forbidden, never the
 	// API's own Invalid: kubectl then prints which webhook refused it.
-	if h.seen.parsed && !resp.Allowed && resp.Result.Code != http.StatusBadRequest &&
+	if parsed && !resp.Allowed && resp.Result.Code != http.StatusBadRequest &&
 		(resp.Result.Code != http.StatusForbidden || resp.Result.Reason != metav1.StatusReasonForbidden) {
 		t.Fatalf("%s: refused with %d %s, want 403 Forbidden: %+v", h.name, resp.Result.Code, resp.Result.Reason, resp.Result)
 	}
 	// A delete is never blocked, unless its object does not decode.
-	if h.seen.parsed && h.seen.operation == admissionv1.Delete && !resp.Allowed && resp.Result.Code != http.StatusBadRequest {
+	if parsed && req.Operation == admissionv1.Delete && !resp.Allowed && resp.Result.Code != http.StatusBadRequest {
 		t.Fatalf("%s: a DELETE is refused: %+v", h.name, resp.Result)
 	}
 	return resp
 }
 
-// fuzzHandlers builds the admission handlers of a route, a Namespace with
+// checkSameAsTyped checks that a route handler answers body exactly as
+// controller-runtime's handler of the typed validator does, and that when
+// its decoder answers, it read the route the typed decode reads.
+func checkSameAsTyped(t *testing.T, h fuzzHandler, body []byte) {
+	t.Helper()
+	got, want := post(h.handler, h.path, body), post(h.typed, h.path, body)
+	if got.Code != want.Code || got.Body.String() != want.Body.String() {
+		t.Fatalf("%s: answered %d %s\nthe typed path answers %d %s", h.name, got.Code, got.Body, want.Code, want.Body)
+	}
+	rv, ok := h.decoder.decode(string(body))
+	if !ok || !rv.decided() {
+		return
+	}
+	req, parsed := parsedReview(body)
+	if !parsed {
+		t.Fatalf("%s: the decoder answers a review controller-runtime does not parse", h.name)
+	}
+	for name, o := range map[string]struct {
+		raw []byte
+		got routeObject
+	}{"object": {req.Object.Raw, rv.object}, "oldObject": {req.OldObject.Raw, rv.oldObject}} {
+		if name == "oldObject" && req.Operation != admissionv1.Update {
+			continue
+		}
+		obj := h.decoder.kind.NewObject()
+		if err := h.typedDecoder.DecodeRaw(runtime.RawExtension{Raw: o.raw}, obj); err != nil {
+			t.Fatalf("%s: the decoder reads %s, which the typed decode refuses: %v", h.name, name, err)
+		}
+		want, err := h.decoder.kind.Route(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !assert.Equal(t, want, o.got.route, "%s: %s", h.name, name) ||
+			!assert.Equal(t, obj.GetDeletionTimestamp() != nil, o.got.deleting, "%s: %s deletionTimestamp", h.name, name) {
+			t.FailNow()
+		}
+	}
+}
+
+// fuzzHandlers builds the admission handlers of every route kind, a Namespace with
 // and without approvers, a ListenerSet and a Gateway, over a fake cluster:
 // infra-ns holds shared-gateway, whose listener admits namespaces labelled
 // shared-gateway-access=true and which admits ListenerSets from infra-ns;
 // careers is labelled and has a route attached, hr is not.
 func fuzzHandlers(tb testing.TB) []fuzzHandler {
-	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, gatewayv1.Install, gatewayv1beta1.Install} {
-		if err := add(scheme); err != nil {
-			tb.Fatal(err)
-		}
-	}
+	scheme := fuzzScheme(tb)
 	selector := &gatewayv1.AllowedRoutes{Namespaces: &gatewayv1.RouteNamespaces{
 		From:     ptr.To(gatewayv1.NamespacesFromSelector),
 		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"shared-gateway-access": "true"}},
@@ -248,36 +333,62 @@ func fuzzHandlers(tb testing.TB) []fuzzHandler {
 	reader := cluster.NewReader(c, c, cluster.Options{RouteTypes: attachment.RouteTypes, GrantV1: true, ListenerSets: true})
 	approvers := Approvers{Groups: []string{"platform-admins"}}
 
-	handlers := []fuzzHandler{
-		{name: "route", path: "/validate-gateway-networking-k8s-io-v1-httproute",
-			webhook: admission.WithValidator[*gatewayv1.HTTPRoute](scheme, &HTTPRouteValidator{Reader: reader, Mode: attachment.ModeDeny})},
-		{name: "namespace", path: "/validate--v1-namespace",
-			webhook: admission.WithValidator[*corev1.Namespace](scheme, &NamespaceValidator{Reader: reader, Mode: attachment.ModeDeny, Approvers: approvers})},
-		{name: "namespace-unguarded", path: "/validate--v1-namespace",
-			webhook: admission.WithValidator[*corev1.Namespace](scheme, &NamespaceValidator{Reader: reader, Mode: attachment.ModeWarn})},
-		{name: "listenerset", path: "/validate-gateway-networking-k8s-io-v1-listenerset",
-			webhook: admission.WithValidator[*gatewayv1.ListenerSet](scheme, &ListenerSetValidator{Reader: reader, Mode: attachment.ModeDeny})},
-		{name: "gateway", path: "/validate-gateway-networking-k8s-io-v1-gateway",
-			webhook: admission.WithValidator[*gatewayv1.Gateway](scheme, &GatewayValidator{Reader: reader, Mode: attachment.ModeDeny})},
-	}
-	for i := range handlers {
-		h := &handlers[i]
-		h.seen = &fuzzSeen{}
-		// A panic must fail the fuzz test, not become a 500.
-		h.webhook.WithRecoverPanic(false)
-		// Log as the server does, through gatewarden's request logger, into
-		// a sink that takes every level and keeps nothing.
-		h.webhook.LogConstructor = requestLogger(h.name)
-		if _, err := admission.StandaloneWebhook(h.webhook, admission.StandaloneOptions{Logger: logr.New(nopSink{})}); err != nil {
+	// As the webhook server runs them, but a panic must fail the fuzz test,
+	// not become a 500; logged as the server does, through gatewarden's
+	// request logger, into a sink that takes every level and keeps nothing.
+	standalone := func(name string, wh *admission.Webhook) *admission.Webhook {
+		wh.WithRecoverPanic(false)
+		wh.LogConstructor = requestLogger(name)
+		if _, err := admission.StandaloneWebhook(wh, admission.StandaloneOptions{Logger: logr.New(nopSink{})}); err != nil {
 			tb.Fatal(err)
 		}
-		inner, seen := h.webhook.Handler, h.seen
-		h.webhook.Handler = admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
-			*seen = fuzzSeen{parsed: true, uid: req.UID, operation: req.Operation}
-			return inner.Handle(ctx, req)
-		})
+		return wh
+	}
+	handlers := []fuzzHandler{
+		routeFuzzHandler(tb, "route", scheme, &HTTPRouteValidator{Reader: reader, Mode: attachment.ModeDeny}),
+		routeFuzzHandler(tb, "grpcroute", scheme, &GRPCRouteValidator{Reader: reader, Mode: attachment.ModeDeny}),
+		routeFuzzHandler(tb, "tlsroute", scheme, &TLSRouteValidator{Reader: reader, Mode: attachment.ModeDeny}),
+		routeFuzzHandler(tb, "tcproute", scheme, &TCPRouteValidator{Reader: reader, Mode: attachment.ModeDeny}),
+		routeFuzzHandler(tb, "udproute", scheme, &UDPRouteValidator{Reader: reader, Mode: attachment.ModeDeny}),
+		{name: "namespace", path: "/validate--v1-namespace",
+			handler: standalone("namespace", admission.WithValidator[*corev1.Namespace](scheme, &NamespaceValidator{Reader: reader, Mode: attachment.ModeDeny, Approvers: approvers}))},
+		{name: "namespace-unguarded", path: "/validate--v1-namespace",
+			handler: standalone("namespace-unguarded", admission.WithValidator[*corev1.Namespace](scheme, &NamespaceValidator{Reader: reader, Mode: attachment.ModeWarn}))},
+		{name: "listenerset", path: "/validate-gateway-networking-k8s-io-v1-listenerset",
+			handler: standalone("listenerset", admission.WithValidator[*gatewayv1.ListenerSet](scheme, &ListenerSetValidator{Reader: reader, Mode: attachment.ModeDeny}))},
+		{name: "gateway", path: "/validate-gateway-networking-k8s-io-v1-gateway",
+			handler: standalone("gateway", admission.WithValidator[*gatewayv1.Gateway](scheme, &GatewayValidator{Reader: reader, Mode: attachment.ModeDeny}))},
 	}
 	return handlers
+}
+
+// routeFuzzHandler is the route handler of v's kind, and the typed handler
+// it must answer alike, both with panic recovery off.
+func routeFuzzHandler[T client.Object](tb testing.TB, name string, scheme *runtime.Scheme, v *RouteValidator[T]) fuzzHandler {
+	h := newRouteHandler(scheme, v)
+	h.typed.WithRecoverPanic(false)
+	h.log = logr.New(nopSink{})
+	typed := admission.WithValidator[T](scheme, v).WithRecoverPanic(false)
+	typed.LogConstructor = h.typed.LogConstructor
+	if _, err := admission.StandaloneWebhook(typed, admission.StandaloneOptions{Logger: logr.New(nopSink{})}); err != nil {
+		tb.Fatal(err)
+	}
+	gvk, err := apiutil.GVKForObject(h.decoder.kind.NewObject(), scheme)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return fuzzHandler{name: name, path: validatePath(gvk), handler: h, typed: typed, decoder: h.decoder, typedDecoder: admission.NewDecoder(scheme)}
+}
+
+// fuzzScheme knows the Gateway API and core types, as the manager's does.
+func fuzzScheme(tb testing.TB) *runtime.Scheme {
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, gatewayv1.Install, gatewayv1beta1.Install} {
+		if err := add(scheme); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return scheme
 }
 
 // nopSink is a logr.LogSink that is enabled at every level and drops

@@ -13,5 +13,5 @@ var _ admission.Validator[*gatewayv1.GRPCRoute] = &GRPCRouteValidator{}
 
 // SetupGRPCRouteWebhookWithManager serves /validate-gateway-networking-k8s-io-v1-grpcroute.
 func SetupGRPCRouteWebhookWithManager(mgr ctrl.Manager, v *GRPCRouteValidator) error {
-	return ctrl.NewWebhookManagedBy(mgr, &gatewayv1.GRPCRoute{}).WithValidator(v).WithLogConstructor(requestLogger("GRPCRoute")).Complete()
+	return setupRouteWebhook(mgr, v)
 }

@@ -13,5 +13,5 @@ var _ admission.Validator[*gatewayv1.HTTPRoute] = &HTTPRouteValidator{}
 
 // SetupHTTPRouteWebhookWithManager serves /validate-gateway-networking-k8s-io-v1-httproute.
 func SetupHTTPRouteWebhookWithManager(mgr ctrl.Manager, v *HTTPRouteValidator) error {
-	return ctrl.NewWebhookManagedBy(mgr, &gatewayv1.HTTPRoute{}).WithValidator(v).WithLogConstructor(requestLogger("HTTPRoute")).Complete()
+	return setupRouteWebhook(mgr, v)
 }

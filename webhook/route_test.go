@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -37,4 +38,34 @@ func TestRouteDenialIsForbiddenWithCauses(t *testing.T) {
 			{Type: metav1.CauseTypeForbidden, Field: "spec.parentRefs[1]", Message: detail},
 		}},
 	}, status.ErrStatus)
+}
+
+// A route being deleted whose finalizers are removed is never stood in the
+// way of, even when its Gateway rejects it; one that changes what the
+// evaluator reads while deleting is judged. Routes with backend references
+// once made the comparison panic (field.Path has unexported fields), and
+// the API server got a 500.
+func TestRouteBeingDeleted(t *testing.T) {
+	c := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(sharedGateway(), labelled("hr", nil)).Build()
+	v := &HTTPRouteValidator{Reader: testReader(c), Mode: attachment.ModeDeny}
+	withBackends := func() *gatewayv1.HTTPRoute {
+		r := httpRoute("hr", "hr")
+		r.Spec.Rules = []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
+			BackendObjectReference: gatewayv1.BackendObjectReference{Name: "app", Port: ptr.To(gatewayv1.PortNumber(80))}}}}}}
+		return r
+	}
+	deleting := withBackends()
+	deleting.DeletionTimestamp = ptr.To(metav1.Now())
+	deleting.Finalizers = []string{"example.com/cleanup"}
+
+	warnings, err := v.ValidateUpdate(withUser("alice"), withBackends(), deleting)
+	require.NoError(t, err)
+	assert.Empty(t, warnings)
+
+	moved := deleting.DeepCopy()
+	moved.Spec.Rules[0].BackendRefs[0].Name = "other"
+	moved.Spec.ParentRefs = append(moved.Spec.ParentRefs, gatewayv1.ParentReference{Name: "shared-gateway", Namespace: ptr.To(gatewayv1.Namespace("infra-ns")), SectionName: ptr.To(gatewayv1.SectionName("http"))})
+	_, err = v.ValidateUpdate(withUser("alice"), withBackends(), moved)
+	require.Error(t, err, "a new parentRef the Gateway rejects is denied, deleting or not")
+	assert.Contains(t, err.Error(), "spec.parentRefs[1]: Gateway infra-ns/shared-gateway")
 }

@@ -13,5 +13,5 @@ var _ admission.Validator[*gatewayv1.TCPRoute] = &TCPRouteValidator{}
 
 // SetupTCPRouteWebhookWithManager serves /validate-gateway-networking-k8s-io-v1-tcproute.
 func SetupTCPRouteWebhookWithManager(mgr ctrl.Manager, v *TCPRouteValidator) error {
-	return ctrl.NewWebhookManagedBy(mgr, &gatewayv1.TCPRoute{}).WithValidator(v).WithLogConstructor(requestLogger("TCPRoute")).Complete()
+	return setupRouteWebhook(mgr, v)
 }

@@ -13,5 +13,5 @@ var _ admission.Validator[*gatewayv1.TLSRoute] = &TLSRouteValidator{}
 
 // SetupTLSRouteWebhookWithManager serves /validate-gateway-networking-k8s-io-v1-tlsroute.
 func SetupTLSRouteWebhookWithManager(mgr ctrl.Manager, v *TLSRouteValidator) error {
-	return ctrl.NewWebhookManagedBy(mgr, &gatewayv1.TLSRoute{}).WithValidator(v).WithLogConstructor(requestLogger("TLSRoute")).Complete()
+	return setupRouteWebhook(mgr, v)
 }

@@ -13,5 +13,5 @@ var _ admission.Validator[*gatewayv1.UDPRoute] = &UDPRouteValidator{}
 
 // SetupUDPRouteWebhookWithManager serves /validate-gateway-networking-k8s-io-v1-udproute.
 func SetupUDPRouteWebhookWithManager(mgr ctrl.Manager, v *UDPRouteValidator) error {
-	return ctrl.NewWebhookManagedBy(mgr, &gatewayv1.UDPRoute{}).WithValidator(v).WithLogConstructor(requestLogger("UDPRoute")).Complete()
+	return setupRouteWebhook(mgr, v)
 }

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -75,6 +76,8 @@ type serveOptions struct {
 
 	confirmTimeout time.Duration
 
+	memoryLimit resource.QuantityValue
+
 	pprofAddr       string
 	shutdownTimeout time.Duration
 	logLevel        string
@@ -113,7 +116,7 @@ tls.key) and reloaded when the files change.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "path to a kubeconfig; empty uses $KUBECONFIG or the in-cluster config")
-	f.Float32Var(&o.kubeAPIQPS, "kube-api-qps", 500, "queries per second to the API server: live confirmations of denials and a relabel's status writes must not queue behind client-go's default of 5; the API server's priority and fairness protects it")
+	f.Float32Var(&o.kubeAPIQPS, "kube-api-qps", 500, "queries per second to the API server for status writes and lists: a relabel's 1,000 status writes must not queue behind client-go's default of 5. The reads that confirm a denial are not paced: the API server's priority and fairness protects it")
 	f.IntVar(&o.kubeAPIBurst, "kube-api-burst", 1000, "burst of queries to the API server")
 	f.StringVar(&o.webhookHost, "webhook-host", "", "address the webhook server listens on; empty means every interface")
 	f.IntVar(&o.webhookPort, "webhook-port", 9443, "port the webhook server listens on")
@@ -138,6 +141,7 @@ tls.key) and reloaded when the files change.`,
 	f.StringVar(&o.webhookServiceName, "webhook-service-name", "gatewarden", "the Service in front of the webhook, whose DNS names the self-signed certificate covers")
 	f.StringVar(&o.podNamespace, "namespace", os.Getenv("POD_NAMESPACE"), "the namespace gatewarden runs in (default $POD_NAMESPACE)")
 	f.DurationVar(&o.selfSignedCheckPeriod, "self-signed-check-interval", certs.DefaultCheckInterval, "how often --self-signed checks that its certificates are valid and renews them")
+	f.Var(&o.memoryLimit, "memory-limit", "the Go runtime's soft memory limit (such as 512Mi), which garbage collection works to stay under; the default is GOMEMLIMIT, else 90% of the container's memory limit, else none (and then GOGC 200: fewer collections of the cache, for about three times the live heap)")
 	f.StringVar(&o.pprofAddr, "pprof-bind-address", "0", `address of the Go profiler (/debug/pprof); "0" turns it off`)
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight admissions and status writes get to finish on shutdown")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info or error")
@@ -160,6 +164,9 @@ func (o *serveOptions) validate() error {
 	}
 	if o.confirmTimeout <= 0 {
 		return fmt.Errorf("--confirm-timeout %s is not positive", o.confirmTimeout)
+	}
+	if o.memoryLimit.Sign() < 0 {
+		return fmt.Errorf("--memory-limit %s is negative", o.memoryLimit.String())
 	}
 	if o.selfSigned && o.podNamespace == "" {
 		return errors.New("--self-signed needs --namespace or $POD_NAMESPACE: the namespace of its Secret and Service")
@@ -195,6 +202,14 @@ func (o *serveOptions) restConfig() (*rest.Config, error) {
 	return cfg, nil
 }
 
+// unlimited is cfg without a client-side rate limiter, for the reads an
+// admission waits on; the API server's priority and fairness protects it.
+func unlimited(cfg *rest.Config) *rest.Config {
+	out := rest.CopyConfig(cfg)
+	out.QPS, out.Burst, out.RateLimiter = -1, 0, nil
+	return out
+}
+
 // newScheme knows every type gatewarden reads.
 func newScheme() (*runtime.Scheme, error) {
 	scheme := runtime.NewScheme()
@@ -214,7 +229,7 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 	}
 	ctrl.SetLogger(zap.New(zapOpts...))
 	log := ctrl.Log.WithName("serve")
-	tuneGC(log, cgroupMemoryMax)
+	tuneGC(log, cgroupMemoryMax, o.memoryLimit.Value())
 
 	cfg, err := o.restConfig()
 	if err != nil {
@@ -320,7 +335,14 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 	// The webhook's reader keeps each Gateway's merged listener table until
 	// the informers say a ListenerSet, a Namespace's labels or a
 	// ReferenceGrant changed.
-	reader := cluster.NewReader(mgr.GetCache(), mgr.GetAPIReader(), served)
+	// The reads a denial waits on have a client of their own, without
+	// client-go's rate limiter: they must not queue behind the status
+	// writes --kube-api-qps paces.
+	live, err := client.New(unlimited(cfg), client.Options{Scheme: scheme, Mapper: mapper, HTTPClient: httpClient})
+	if err != nil {
+		return err
+	}
+	reader := cluster.NewReader(mgr.GetCache(), live, served)
 	reader.ConfirmTimeout = o.confirmTimeout
 	if err := reader.Watch(ctx, mgr.GetCache()); err != nil {
 		return err

@@ -6,6 +6,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 )
 
 // Flags that cannot work are refused before anything starts, with exit 2.
@@ -17,6 +21,8 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{"--confirm-timeout=-1s", "--confirm-timeout -1s is not positive"},
 		{"--webhook-port=0", "--webhook-port 0 is not a port"},
 		{"--log-format=xml", `--log-format "xml" is not json or console`},
+		{"--memory-limit=-1Gi", "--memory-limit -1Gi is negative"},
+		{"--memory-limit=lots", `invalid argument "lots" for "--memory-limit" flag`},
 	} {
 		t.Run(tc.flag, func(t *testing.T) {
 			var out, errOut bytes.Buffer
@@ -25,4 +31,21 @@ func TestServeRefusesBadFlags(t *testing.T) {
 			assert.Contains(t, errOut.String(), tc.want)
 		})
 	}
+}
+
+// The reads a denial waits on go out without client-go's rate limiter, and
+// the rest keeps --kube-api-qps.
+func TestConfirmationsAreNotRateLimited(t *testing.T) {
+	cfg := &rest.Config{Host: "https://127.0.0.1:6443", QPS: 500, Burst: 1000}
+	restClient := func(c *rest.Config) *rest.RESTClient {
+		c = rest.CopyConfig(c)
+		c.GroupVersion, c.APIPath = &corev1.SchemeGroupVersion, "/api"
+		c.NegotiatedSerializer = clientgoscheme.Codecs.WithoutConversion()
+		rc, err := rest.RESTClientFor(c)
+		require.NoError(t, err)
+		return rc
+	}
+	assert.Nil(t, restClient(unlimited(cfg)).GetRateLimiter())
+	assert.NotNil(t, restClient(cfg).GetRateLimiter(), "the original is left as it is")
+	assert.Equal(t, float32(500), cfg.QPS)
 }

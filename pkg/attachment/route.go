@@ -45,6 +45,11 @@ type RouteType struct {
 	// an empty list.
 	NewObject func() Object
 	NewList   func() ObjectList
+	// Fields says where the kind's JSON holds what Route reads, for a reader
+	// that decodes only that: the route webhooks decode each admission
+	// review so. It must agree with what Route reads of the Go type; the
+	// webhook's tests compare the two.
+	Fields RouteFields
 
 	route  func(Object) (*Route, bool)
 	status func(Object) (*gatewayv1.RouteStatus, bool)
@@ -52,11 +57,23 @@ type RouteType struct {
 	bit    kindSet
 }
 
+// RouteFields says where a route kind's JSON holds what Route reads. Every
+// kind has spec.parentRefs and spec.rules[].backendRefs[]; the rest varies.
+type RouteFields struct {
+	// Hostnames says the kind has spec.hostnames.
+	Hostnames bool
+	// FilterRefs are the members of a filter that hold a backendRef, in the
+	// order Route lists them, for a kind whose rules and backendRefs have
+	// filters (spec.rules[].filters[] and spec.rules[].backendRefs[].filters[]).
+	// Empty for a kind without filters.
+	FilterRefs []string
+}
+
 // routeType builds a row from functions on the kind's own Go type.
-func routeType[T Object, L ObjectList](kind gatewayv1.Kind, resource string, newObj func() T, newList func() L,
+func routeType[T Object, L ObjectList](kind gatewayv1.Kind, resource string, newObj func() T, newList func() L, fields RouteFields,
 	route func(T) *Route, status func(T) *gatewayv1.RouteStatus, trim func(T)) RouteType {
 	return RouteType{
-		Kind: kind, Resource: resource,
+		Kind: kind, Resource: resource, Fields: fields,
 		NewObject: func() Object { return newObj() },
 		NewList:   func() ObjectList { return newList() },
 		route: func(o Object) (*Route, bool) {
@@ -89,18 +106,23 @@ func routeType[T Object, L ObjectList](kind gatewayv1.Kind, resource string, new
 var RouteTypes = withKindBits([]RouteType{
 	routeType(KindHTTPRoute, "httproutes",
 		func() *gatewayv1.HTTPRoute { return &gatewayv1.HTTPRoute{} }, func() *gatewayv1.HTTPRouteList { return &gatewayv1.HTTPRouteList{} },
+		RouteFields{Hostnames: true, FilterRefs: []string{"requestMirror", "externalAuth"}},
 		FromHTTPRoute, func(r *gatewayv1.HTTPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, trimHTTPRoute),
 	routeType(KindGRPCRoute, "grpcroutes",
 		func() *gatewayv1.GRPCRoute { return &gatewayv1.GRPCRoute{} }, func() *gatewayv1.GRPCRouteList { return &gatewayv1.GRPCRouteList{} },
+		RouteFields{Hostnames: true, FilterRefs: []string{"requestMirror"}},
 		FromGRPCRoute, func(r *gatewayv1.GRPCRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, trimGRPCRoute),
 	routeType(KindTLSRoute, "tlsroutes",
 		func() *gatewayv1.TLSRoute { return &gatewayv1.TLSRoute{} }, func() *gatewayv1.TLSRouteList { return &gatewayv1.TLSRouteList{} },
+		RouteFields{Hostnames: true},
 		FromTLSRoute, func(r *gatewayv1.TLSRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, nil),
 	routeType(KindTCPRoute, "tcproutes",
 		func() *gatewayv1.TCPRoute { return &gatewayv1.TCPRoute{} }, func() *gatewayv1.TCPRouteList { return &gatewayv1.TCPRouteList{} },
+		RouteFields{},
 		FromTCPRoute, func(r *gatewayv1.TCPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, nil),
 	routeType(KindUDPRoute, "udproutes",
 		func() *gatewayv1.UDPRoute { return &gatewayv1.UDPRoute{} }, func() *gatewayv1.UDPRouteList { return &gatewayv1.UDPRouteList{} },
+		RouteFields{},
 		FromUDPRoute, func(r *gatewayv1.UDPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, nil),
 })
 

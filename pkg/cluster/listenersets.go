@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -181,8 +182,10 @@ func (r *Reader) Watch(ctx context.Context, informers cache.Informers) error {
 // rests on one, the winner is read live. It returns an error when a winner
 // is gone or has changed since the cache saw it, so that the caller does
 // not deny.
+//
+// The winners are read at once.
 func (r *Reader) ConfirmConflicts(ctx context.Context, res attachment.RouteResult) error {
-	seen := map[attachment.ParentKey]bool{}
+	var winners []types.NamespacedName
 	for i := range res.Parents {
 		p := &res.Parents[i]
 		if p.Accepted != metav1.ConditionFalse || p.Parent == nil {
@@ -190,16 +193,19 @@ func (r *Reader) ConfirmConflicts(ctx context.Context, res attachment.RouteResul
 		}
 		for j := range p.Parent.Listeners {
 			c := p.Parent.Listeners[j].Conflict
-			if c == nil || c.Parent.Kind != attachment.KindListenerSet || seen[c.Parent] {
-				continue
-			}
-			seen[c.Parent] = true
-			if err := r.confirmUnchanged(ctx, c.Parent.NamespacedName()); err != nil {
-				return err
+			if c != nil && c.Parent.Kind == attachment.KindListenerSet && !slices.Contains(winners, c.Parent.NamespacedName()) {
+				winners = append(winners, c.Parent.NamespacedName())
 			}
 		}
 	}
-	return nil
+	if len(winners) == 0 {
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, key := range winners {
+		g.Go(func() error { return r.confirmUnchanged(gctx, key) })
+	}
+	return g.Wait()
 }
 
 func (r *Reader) confirmUnchanged(ctx context.Context, key types.NamespacedName) error {

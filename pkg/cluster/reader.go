@@ -51,19 +51,27 @@ type Options struct {
 //
 // It reads the cache first: an allow is decided from the cache alone. The
 // cache can lag a write by milliseconds, so before a rejection is reported
-// the caller asks again with live=true, and Reader confirms each object with
-// a GET to the API server (a cache miss gets the same GET).
+// the caller asks again: Confirm reads what the rejection depends on from
+// the API server (a cache miss gets the same GET), the webhooks' what-ifs
+// read with live=true.
 type Reader struct {
 	Cache client.Reader
-	Live  client.Reader
+	// Live reads the API server. It should not sit behind a client-side
+	// rate limiter: a denial waits on it (serve gives it none; the API
+	// server's priority and fairness protects the API server).
+	Live client.Reader
 	Options
 	// ConfirmTimeout bounds the reads of one admission (see Deadline); zero
 	// leaves them unbounded.
 	ConfirmTimeout time.Duration
 
-	mu       sync.Mutex
-	confirms map[confirmKey]confirmation
-	now      func() time.Time
+	// mu guards confirms and flights (confirm.go); it is never held while
+	// reading.
+	mu        sync.Mutex
+	confirms  map[confirmKey]confirmation
+	flights   map[confirmKey]*flight
+	lastSweep time.Time
+	now       func() time.Time
 
 	// prepared memoizes attachment.NewGateway and NewListenerSet per object
 	// version: parsing selectors on every admission is most of an
@@ -100,7 +108,7 @@ type confirmation struct {
 func NewReader(cache, live client.Reader, o Options) *Reader {
 	return &Reader{
 		Cache: cache, Live: live, Options: o, now: time.Now,
-		confirms: map[confirmKey]confirmation{}, prepared: map[types.UID]preparedObject{},
+		confirms: map[confirmKey]confirmation{}, flights: map[confirmKey]*flight{}, prepared: map[types.UID]preparedObject{},
 		tables: tableCache{entries: map[types.UID]tableEntry{}},
 	}
 }
@@ -125,21 +133,40 @@ func Unanswered(ctx context.Context, err error) bool {
 }
 
 // ObjectsFor returns what the evaluator needs to evaluate route. With live
-// set, every object is confirmed against the API server.
+// set, every object is confirmed against the API server; before a rejection
+// is reported, Confirm reads only what the rejection depends on.
 func (r *Reader) ObjectsFor(ctx context.Context, route *attachment.Route, live bool) (*attachment.Index, error) {
+	return objectSource{r: r, live: live}.objectsFor(ctx, route)
+}
+
+// objectSource says where the objects of one evaluation are read: from the
+// cache (a miss is read live), all of them live, or, for a confirmation,
+// those Confirm just read live and the rest from the cache.
+type objectSource struct {
+	r    *Reader
+	live bool
+	// The objects read live for a confirmation, by key; a nil one does not
+	// exist.
+	namespaces map[types.NamespacedName]*corev1.Namespace
+	gateways   map[types.NamespacedName]*gatewayv1.Gateway
+	sets       map[types.NamespacedName]*gatewayv1.ListenerSet
+	grants     map[string][]*gatewayv1.ReferenceGrant
+}
+
+func (s objectSource) objectsFor(ctx context.Context, route *attachment.Route) (*attachment.Index, error) {
 	ix := attachment.NewIndex()
-	if err := r.addNamespace(ctx, ix, route.Namespace, live); err != nil {
+	if err := s.addNamespace(ctx, ix, route.Namespace); err != nil {
 		return nil, err
 	}
 	grantNamespaces := BackendNamespaces(route)
 	for _, key := range ParentKeys(route) {
 		switch key.Kind {
 		case attachment.KindGateway:
-			if _, err := r.addGateway(ctx, ix, key.NamespacedName(), live); err != nil {
+			if _, err := s.addGateway(ctx, ix, key.NamespacedName()); err != nil {
 				return nil, err
 			}
 		case attachment.KindListenerSet:
-			certs, err := r.addListenerSet(ctx, ix, key.NamespacedName(), live)
+			certs, err := s.addListenerSet(ctx, ix, key.NamespacedName())
 			if err != nil {
 				return nil, err
 			}
@@ -148,7 +175,7 @@ func (r *Reader) ObjectsFor(ctx context.Context, route *attachment.Route, live b
 	}
 	slices.Sort(grantNamespaces)
 	for _, ns := range slices.Compact(grantNamespaces) {
-		grants, err := r.grants(ctx, ns, live)
+		grants, err := s.readGrants(ctx, ns)
 		if err != nil {
 			return nil, err
 		}
@@ -159,68 +186,106 @@ func (r *Reader) ObjectsFor(ctx context.Context, route *attachment.Route, live b
 	return ix, nil
 }
 
-func (r *Reader) addNamespace(ctx context.Context, ix *attachment.Index, name string, live bool) error {
+func (s objectSource) namespace(ctx context.Context, name string) (*corev1.Namespace, error) {
+	key := types.NamespacedName{Name: name}
+	if ns, ok := s.namespaces[key]; ok {
+		return ns, nil
+	}
+	ns, _, err := get(ctx, s.r, key, newNamespace, s.live)
+	return ns, err
+}
+
+func (s objectSource) gateway(ctx context.Context, key types.NamespacedName) (*gatewayv1.Gateway, error) {
+	if gw, ok := s.gateways[key]; ok {
+		return gw, nil
+	}
+	gw, _, err := get(ctx, s.r, key, newGateway, s.live)
+	return gw, err
+}
+
+// listenerSet returns a ListenerSet, and whether it was read live.
+func (s objectSource) listenerSet(ctx context.Context, key types.NamespacedName) (*gatewayv1.ListenerSet, bool, error) {
+	if ls, ok := s.sets[key]; ok {
+		return ls, true, nil
+	}
+	ls, _, err := get(ctx, s.r, key, newListenerSet, s.live)
+	return ls, s.live, err
+}
+
+func (s objectSource) readGrants(ctx context.Context, namespace string) ([]*gatewayv1.ReferenceGrant, error) {
+	if g, ok := s.grants[namespace]; ok {
+		return g, nil
+	}
+	return s.r.grants(ctx, namespace, s.live)
+}
+
+func (s objectSource) addNamespace(ctx context.Context, ix *attachment.Index, name string) error {
 	if _, ok := ix.NamespaceLabels(name); ok {
 		return nil
 	}
-	ns, found, err := get(ctx, r, types.NamespacedName{Name: name}, newNamespace, live)
-	if err != nil {
-		return err
-	}
-	if found {
+	ns, err := s.namespace(ctx, name)
+	if err == nil && ns != nil {
 		ix.AddNamespace(ns)
 	}
-	return nil
+	return err
 }
 
 // addGateway adds a Gateway, prepared, and returns it (nil when it does not
 // exist).
-func (r *Reader) addGateway(ctx context.Context, ix *attachment.Index, key types.NamespacedName, live bool) (*gatewayv1.Gateway, error) {
-	gw, found, err := get(ctx, r, key, newGateway, live)
-	if err != nil || !found {
+func (s objectSource) addGateway(ctx context.Context, ix *attachment.Index, key types.NamespacedName) (*gatewayv1.Gateway, error) {
+	gw, err := s.gateway(ctx, key)
+	if err != nil || gw == nil {
 		return nil, err
 	}
-	ix.AddPrepared(r.Prepare(gw))
+	ix.AddPrepared(s.r.Prepare(gw))
 	return gw, nil
 }
 
 // addListenerSet adds a ListenerSet, its Gateway with its merged listener
 // table, and its Namespace, and returns the namespaces its certificates are
 // in, whose ReferenceGrants it needs.
-func (r *Reader) addListenerSet(ctx context.Context, ix *attachment.Index, key types.NamespacedName, live bool) ([]string, error) {
-	if !r.ListenerSets {
+func (s objectSource) addListenerSet(ctx context.Context, ix *attachment.Index, key types.NamespacedName) ([]string, error) {
+	if !s.r.ListenerSets {
 		return nil, nil
 	}
-	obj, found, err := get(ctx, r, key, newListenerSet, live)
-	if err != nil || !found {
+	obj, fresh, err := s.listenerSet(ctx, key)
+	if err != nil || obj == nil {
 		return nil, err
 	}
 	var ls *attachment.ListenerSet
-	if live {
+	if fresh {
 		// A fresh copy, so that it is judged against the table with what
 		// was read live (its Namespace's labels, its certificates'
 		// grants), not looked up as the table judged it from the cache.
 		ls = attachment.NewListenerSet(obj)
 	} else {
-		ls = r.PrepareListenerSet(obj)
+		ls = s.r.PrepareListenerSet(obj)
 	}
 	ix.AddPreparedListenerSet(ls)
-	if err := r.addNamespace(ctx, ix, ls.Namespace, live); err != nil {
+	if err := s.addNamespace(ctx, ix, ls.Namespace); err != nil {
 		return nil, err
 	}
 	if !ls.NamesGateway() {
 		return nil, nil
 	}
-	gw, err := r.addGateway(ctx, ix, ls.GatewayRef.Key().NamespacedName(), live)
+	gw, err := s.addGateway(ctx, ix, ls.GatewayRef.Key().NamespacedName())
 	if err != nil || gw == nil {
 		return nil, err
 	}
-	t, err := r.Table(ctx, gw)
+	t, err := s.r.Table(ctx, gw)
 	if err != nil {
 		return nil, err
 	}
 	ix.AddTable(t)
 	return certificateNamespaces(obj), nil
+}
+
+func (r *Reader) addNamespace(ctx context.Context, ix *attachment.Index, name string, live bool) error {
+	return objectSource{r: r, live: live}.addNamespace(ctx, ix, name)
+}
+
+func (r *Reader) addGateway(ctx context.Context, ix *attachment.Index, key types.NamespacedName, live bool) (*gatewayv1.Gateway, error) {
+	return objectSource{r: r, live: live}.addGateway(ctx, ix, key)
 }
 
 // Prepare returns attachment.NewGateway(gw), memoized by the Gateway's UID
@@ -292,36 +357,68 @@ func newNamespace() *corev1.Namespace        { return &corev1.Namespace{} }
 // exist. Objects it returns are shared and must not be modified.
 func get[T client.Object](ctx context.Context, r *Reader, key types.NamespacedName, newObj func() T, live bool) (T, bool, error) {
 	var none T
-	obj := newObj()
-	err := r.Cache.Get(ctx, key, obj)
+	obj, found, ck, err := cached(ctx, r, key, newObj)
 	switch {
-	case err == nil && !live:
-		return obj, true, nil
-	case err != nil && !apierrors.IsNotFound(err):
-		return none, false, fmt.Errorf("reading %T %s from the cache: %w", obj, key, err)
-	}
-	cached := ""
-	if err == nil {
-		cached = obj.GetResourceVersion()
-	}
-	ck := confirmKey{kind: fmt.Sprintf("%T", obj), key: key, cached: cached}
-	if c, ok := r.confirmed(ck); ok {
-		if c.obj == nil {
-			return none, false, nil
-		}
-		return c.obj.(T), true, nil
-	}
-	fresh := newObj()
-	err = r.Live.Get(ctx, key, fresh)
-	switch {
-	case apierrors.IsNotFound(err):
-		r.confirm(ck, confirmation{})
-		return none, false, nil
 	case err != nil:
+		return none, false, err
+	case found && !live:
+		return obj, true, nil
+	}
+	c, err := r.confirmLive(ctx, ck, func(ctx context.Context) (confirmation, error) {
+		fresh := newObj()
+		err := r.Live.Get(ctx, key, fresh)
+		switch {
+		case apierrors.IsNotFound(err):
+			return confirmation{}, nil
+		case err != nil:
+			return confirmation{}, err
+		}
+		return confirmation{obj: fresh}, nil
+	})
+	if err != nil {
 		return none, false, fmt.Errorf("reading %T %s from the API server: %w", obj, key, err)
 	}
-	r.confirm(ck, confirmation{obj: fresh})
-	return fresh, true, nil
+	obj, found = confirmed[T](c)
+	return obj, found, nil
+}
+
+// remembered is get with live set when the answer is a confirmation made
+// within ConfirmTTL; ok is false when get would have to read.
+func remembered[T client.Object](ctx context.Context, r *Reader, key types.NamespacedName, newObj func() T) (obj T, found, ok bool, err error) {
+	_, _, ck, err := cached(ctx, r, key, newObj)
+	if err != nil {
+		return obj, false, false, err
+	}
+	c, ok := r.remembered(ck)
+	if !ok {
+		return obj, false, false, nil
+	}
+	obj, found = confirmed[T](c)
+	return obj, found, true, nil
+}
+
+// cached reads an object from the cache, and returns it if found, with the
+// key its live confirmation is remembered by.
+func cached[T client.Object](ctx context.Context, r *Reader, key types.NamespacedName, newObj func() T) (T, bool, confirmKey, error) {
+	obj := newObj()
+	err := r.Cache.Get(ctx, key, obj)
+	cachedVersion := ""
+	switch {
+	case err == nil:
+		cachedVersion = obj.GetResourceVersion()
+	case !apierrors.IsNotFound(err):
+		return obj, false, confirmKey{}, fmt.Errorf("reading %T %s from the cache: %w", obj, key, err)
+	}
+	return obj, err == nil, confirmKey{kind: fmt.Sprintf("%T", obj), key: key, cached: cachedVersion}, nil
+}
+
+// confirmed is the object of a confirmation: false when it does not exist.
+func confirmed[T client.Object](c confirmation) (T, bool) {
+	var none T
+	if c.obj == nil {
+		return none, false
+	}
+	return c.obj.(T), true
 }
 
 func (r *Reader) grants(ctx context.Context, namespace string, live bool) ([]*gatewayv1.ReferenceGrant, error) {
@@ -333,15 +430,14 @@ func (r *Reader) grants(ctx context.Context, namespace string, live bool) ([]*ga
 		return cached, nil
 	}
 	ck := confirmKey{kind: "ReferenceGrantList", key: types.NamespacedName{Namespace: namespace}, cached: version}
-	if c, ok := r.confirmed(ck); ok {
-		return c.grants, nil
-	}
-	fresh, _, err := r.listGrants(ctx, r.Live, namespace)
+	c, err := r.confirmLive(ctx, ck, func(ctx context.Context) (confirmation, error) {
+		fresh, _, err := r.listGrants(ctx, r.Live, namespace)
+		return confirmation{grants: fresh}, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("listing ReferenceGrants in %s from the API server: %w", namespace, err)
 	}
-	r.confirm(ck, confirmation{grants: fresh})
-	return fresh, nil
+	return c.grants, nil
 }
 
 // listGrants lists the ReferenceGrants of a namespace in the served version,
@@ -370,31 +466,6 @@ func (r *Reader) listGrants(ctx context.Context, reader client.Reader, namespace
 		version.WriteString(g.Name + "@" + g.ResourceVersion + ",")
 	}
 	return out, version.String(), nil
-}
-
-func (r *Reader) confirmed(k confirmKey) (confirmation, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c, ok := r.confirms[k]
-	if !ok || r.now().After(c.expires) {
-		return confirmation{}, false
-	}
-	return c, true
-}
-
-func (r *Reader) confirm(k confirmKey, c confirmation) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := r.now()
-	// Expired entries go on the next write: the map holds at most what was
-	// confirmed within the last ConfirmTTL.
-	for old, v := range r.confirms {
-		if now.After(v.expires) {
-			delete(r.confirms, old)
-		}
-	}
-	c.expires = now.Add(ConfirmTTL)
-	r.confirms[k] = c
 }
 
 // Lookup returns the cache's answers to what judging a ListenerSet reads:

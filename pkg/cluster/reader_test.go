@@ -22,7 +22,7 @@ import (
 	"github.com/gatewarden/gatewarden/pkg/attachment"
 )
 
-func scheme(t *testing.T) *runtime.Scheme {
+func scheme(t testing.TB) *runtime.Scheme {
 	s := runtime.NewScheme()
 	require.NoError(t, corev1.AddToScheme(s))
 	require.NoError(t, gatewayv1.Install(s))

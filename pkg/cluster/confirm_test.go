@@ -1,0 +1,286 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/gatewarden/gatewarden/pkg/attachment"
+)
+
+// liveServer is the API server as Confirm sees it: it records every read,
+// and can hold each one until hold returns.
+type liveServer struct {
+	mu    sync.Mutex
+	reads []string
+	// hold, when set, is called in every read before it is answered.
+	hold func(ctx context.Context) error
+}
+
+func (l *liveServer) client(t *testing.T, objs ...client.Object) client.Client {
+	record := func(ctx context.Context, what string) error {
+		l.mu.Lock()
+		l.reads = append(l.reads, what)
+		l.mu.Unlock()
+		if l.hold != nil {
+			return l.hold(ctx)
+		}
+		return nil
+	}
+	return withIndexes(fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...)).WithInterceptorFuncs(interceptor.Funcs{
+		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			if err := record(ctx, fmt.Sprintf("GET %T %s", obj, key)); err != nil {
+				return err
+			}
+			return c.Get(ctx, key, obj, opts...)
+		},
+		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			if err := record(ctx, fmt.Sprintf("LIST %T", list)); err != nil {
+				return err
+			}
+			return c.List(ctx, list, opts...)
+		},
+	}).Build()
+}
+
+func (l *liveServer) read() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.reads...)
+}
+
+func withIndexes(b *fake.ClientBuilder) *fake.ClientBuilder {
+	for _, ix := range Indexes(attachment.RouteTypes, true) {
+		b = b.WithIndex(ix.Object, ix.Field, ix.Values)
+	}
+	return b
+}
+
+func gatewayFrom(name string, from gatewayv1.FromNamespaces) *gatewayv1.Gateway {
+	gw := sharedGateway()
+	gw.Name, gw.UID = name, types.UID(name)
+	gw.Spec.Listeners[0].AllowedRoutes.Namespaces.From = ptr.To(from)
+	return gw
+}
+
+// twoParents names an open Gateway and one that admits its own namespace
+// only, and has a backend in another namespace.
+func twoParents() *attachment.Route {
+	r := careersRoute()
+	r.ParentRefs = []gatewayv1.ParentReference{
+		{Name: "open", Namespace: ptr.To(gatewayv1.Namespace("infra-ns"))},
+		{Name: "own", Namespace: ptr.To(gatewayv1.Namespace("infra-ns"))},
+	}
+	r.BackendRefs = []attachment.BackendRef{{Ref: &gatewayv1.BackendObjectReference{Name: "app", Namespace: ptr.To(gatewayv1.Namespace("payments"))}}}
+	return r
+}
+
+func twoParentsCluster() []client.Object {
+	return []client.Object{
+		gatewayFrom("open", gatewayv1.NamespacesFromAll), gatewayFrom("own", gatewayv1.NamespacesFromSame),
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "careers"}},
+	}
+}
+
+// A confirmation reads again only what the rejection depends on: the route's
+// Namespace and the rejecting Gateway. The accepting Gateway and the
+// backend's ReferenceGrants come from the cache: a grant never turns an
+// allow into a deny.
+func TestConfirmReadsOnlyWhatTheRejectionDependsOn(t *testing.T) {
+	objs := twoParentsCluster()
+	cache := withIndexes(fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...)).Build()
+	live := &liveServer{}
+	r := NewReader(cache, live.client(t, objs...), Options{GrantV1: true, ListenerSets: true})
+	route := twoParents()
+
+	objects, err := r.ObjectsFor(context.Background(), route, false)
+	require.NoError(t, err)
+	res := attachment.Evaluate(route, objects)
+	require.Equal(t, metav1.ConditionTrue, res.Parents[0].Accepted)
+	require.Equal(t, metav1.ConditionFalse, res.Parents[1].Accepted)
+	require.Empty(t, live.read(), "the cache answers")
+
+	objects, err = r.Confirm(context.Background(), route, []attachment.ParentKey{attachment.GatewayKey("infra-ns", "own")})
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{
+		"GET *v1.Namespace /careers",
+		"GET *v1.Gateway infra-ns/own",
+	}, live.read())
+	res = attachment.Evaluate(route, objects)
+	assert.Equal(t, metav1.ConditionTrue, res.Parents[0].Accepted, "the open Gateway, from the cache")
+	assert.Equal(t, metav1.ConditionFalse, res.Parents[1].Accepted)
+	assert.Len(t, res.RefProblems, 1, "the backend's grants, from the cache")
+}
+
+// The reads of a confirmation are made at once: each read here is answered
+// only once all three are being made, which would never happen one after
+// the other.
+func TestConfirmReadsAtOnce(t *testing.T) {
+	objs := twoParentsCluster()
+	cache := withIndexes(fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...)).Build()
+	var inFlight atomic.Int32
+	all := make(chan struct{})
+	live := &liveServer{hold: func(ctx context.Context) error {
+		if inFlight.Add(1) == 3 {
+			close(all)
+		}
+		select {
+		case <-all:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}}
+	r := NewReader(cache, live.client(t, objs...), Options{GrantV1: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	_, err := r.Confirm(ctx, twoParents(), []attachment.ParentKey{attachment.GatewayKey("infra-ns", "own"), attachment.GatewayKey("infra-ns", "open")})
+	require.NoError(t, err)
+	assert.Len(t, live.read(), 3)
+}
+
+// Identical confirmations made at the same moment share one read of each
+// object: a burst of the same denial costs one round trip.
+func TestConfirmationsInFlightShareOneRead(t *testing.T) {
+	objs := twoParentsCluster()
+	cache := withIndexes(fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...)).Build()
+	release := make(chan struct{})
+	live := &liveServer{hold: func(ctx context.Context) error {
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}}
+	r := NewReader(cache, live.client(t, objs...), Options{GrantV1: true})
+	rejected := []attachment.ParentKey{attachment.GatewayKey("infra-ns", "own")}
+
+	const confirmations = 8
+	errs := make(chan error, confirmations)
+	for range confirmations {
+		go func() {
+			_, err := r.Confirm(context.Background(), twoParents(), rejected)
+			errs <- err
+		}()
+	}
+	waiting := func(kind string, key types.NamespacedName) int {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for k, f := range r.flights {
+			if k.kind == kind && k.key == key {
+				return f.waiters
+			}
+		}
+		return 0
+	}
+	require.Eventually(t, func() bool {
+		return waiting("*v1.Namespace", types.NamespacedName{Name: "careers"}) == confirmations &&
+			waiting("*v1.Gateway", types.NamespacedName{Namespace: "infra-ns", Name: "own"}) == confirmations
+	}, 10*time.Second, time.Millisecond, "every confirmation waits on the same two reads")
+	close(release)
+	for range confirmations {
+		require.NoError(t, <-errs)
+	}
+	assert.Len(t, live.read(), 2, "one read of the Namespace, one of the Gateway")
+}
+
+// A confirmation that gives up (its admission's deadline) does not fail the
+// others waiting on the same read.
+func TestConfirmationThatGivesUpLeavesTheReadToOthers(t *testing.T) {
+	objs := twoParentsCluster()
+	cache := withIndexes(fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...)).Build()
+	release := make(chan struct{})
+	started := make(chan struct{}, 2)
+	live := &liveServer{hold: func(ctx context.Context) error {
+		started <- struct{}{}
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}}
+	r := NewReader(cache, live.client(t, objs...), Options{GrantV1: true})
+	rejected := []attachment.ParentKey{attachment.GatewayKey("infra-ns", "own")}
+
+	first, cancel := context.WithCancel(context.Background())
+	firstErr := make(chan error, 1)
+	go func() {
+		_, err := r.Confirm(first, twoParents(), rejected)
+		firstErr <- err
+	}()
+	<-started
+	<-started
+	second := make(chan error, 1)
+	go func() {
+		_, err := r.Confirm(context.Background(), twoParents(), rejected)
+		second <- err
+	}()
+	require.Eventually(t, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, f := range r.flights {
+			if f.waiters != 2 {
+				return false
+			}
+		}
+		return len(r.flights) == 2
+	}, 10*time.Second, time.Millisecond)
+	cancel()
+	require.ErrorIs(t, <-firstErr, context.Canceled)
+	close(release)
+	require.NoError(t, <-second, "the read the first one started goes on for the second")
+	assert.Len(t, live.read(), 2)
+}
+
+// A rejecting ListenerSet is confirmed with what judging it reads: its
+// Namespace, its Gateway and the grants of its certificates' namespaces.
+func TestConfirmListenerSet(t *testing.T) {
+	gw := sharedGateway()
+	gw.Spec.AllowedListeners = &gatewayv1.AllowedListeners{Namespaces: &gatewayv1.ListenerNamespaces{From: ptr.To(gatewayv1.NamespacesFromAll)}}
+	ls := &gatewayv1.ListenerSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "ls", UID: "ls"},
+		Spec: gatewayv1.ListenerSetSpec{
+			ParentRef: gatewayv1.ParentGatewayReference{Name: "shared-gateway", Namespace: ptr.To(gatewayv1.Namespace("infra-ns"))},
+			Listeners: []gatewayv1.ListenerEntry{{Name: "https", Port: 443, Protocol: gatewayv1.HTTPSProtocolType,
+				AllowedRoutes: &gatewayv1.AllowedRoutes{Namespaces: &gatewayv1.RouteNamespaces{From: ptr.To(gatewayv1.NamespacesFromAll)}},
+				TLS:           &gatewayv1.ListenerTLSConfig{CertificateRefs: []gatewayv1.SecretObjectReference{{Name: "cert", Namespace: ptr.To(gatewayv1.Namespace("certs"))}}}}},
+		},
+	}
+	objs := []client.Object{gw, ls, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "careers"}}, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}}}
+	cache := withIndexes(fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...)).Build()
+	live := &liveServer{}
+	r := NewReader(cache, live.client(t, objs...), Options{GrantV1: true, ListenerSets: true})
+	route := careersRoute()
+	route.ParentRefs = []gatewayv1.ParentReference{{Kind: ptr.To(gatewayv1.Kind("ListenerSet")), Name: "ls", Namespace: ptr.To(gatewayv1.Namespace("team"))}}
+
+	objects, err := r.Confirm(context.Background(), route, []attachment.ParentKey{attachment.ListenerSetKey("team", "ls")})
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{
+		"GET *v1.Namespace /careers",
+		"GET *v1.ListenerSet team/ls",
+		"GET *v1.Namespace /team",
+		"GET *v1.Gateway infra-ns/shared-gateway",
+		"LIST *v1.ReferenceGrantList",
+	}, live.read())
+	res := attachment.Evaluate(route, objects)
+	require.Len(t, res.Parents, 1)
+	assert.Equal(t, metav1.ConditionFalse, res.Parents[0].Accepted, "its certificate has no grant: the listener accepts no route")
+	assert.Contains(t, res.Parents[0].Message, "no ReferenceGrant there lets ListenerSet from \"team\" use it")
+}
