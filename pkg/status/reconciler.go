@@ -114,7 +114,7 @@ func (r *Reconciler) setupWithManager(mgr ctrl.Manager, o Options) error {
 // Reconcile evaluates one route and writes gatewarden's entries when they
 // changed.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	key := string(r.Type.Kind) + "/" + req.String()
+	key := routeKey{kind: r.Type.Kind, NamespacedName: req.NamespacedName}
 	obj := r.Type.NewObject()
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
