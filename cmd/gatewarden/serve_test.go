@@ -17,6 +17,8 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{"--confirm-timeout=-1s", "--confirm-timeout -1s is not positive"},
 		{"--webhook-port=0", "--webhook-port 0 is not a port"},
 		{"--log-format=xml", `--log-format "xml" is not json or console`},
+		{"--status-write-qps=-1", "--status-write-qps -1 is negative"},
+		{"--status-write-burst=0", "--status-write-burst 0 is less than 1"},
 	} {
 		t.Run(tc.flag, func(t *testing.T) {
 			var out, errOut bytes.Buffer
