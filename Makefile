@@ -87,10 +87,17 @@ test-fuzz: ## Fuzz each target for a few seconds: no input may panic or break an
 golden: ## Regenerate the golden verdicts of the scenario fixtures (review the diff).
 	UPDATE_GOLDEN=true $(GO) test ./pkg/report/ -run TestScenarios
 
+# The sizes, in routes, of the README's sizing table.
+SIZING_ROUTES ?= 10000,25000,50000,100000
+
 .PHONY: bench
-bench: tools ## Run the benchmarks: the evaluator's, then against a real kube-apiserver with 51,000 routes (about 10 minutes).
+bench: tools ## Run the benchmarks: the evaluator's, then against a real kube-apiserver with 51,000 routes (about 45 minutes).
 	$(GO) test -run '^$$' -bench . -benchmem $(UNIT_PKGS)
-	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./test/bench/
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 120m ./test/bench/
+
+.PHONY: bench-sizing
+bench-sizing: tools ## Measure gatewarden's peak memory at each size of the README's sizing table (about an hour).
+	BENCH_MEMORY_ROUTES=$(SIZING_ROUTES) $(GO) test -run '^$$' -bench '^BenchmarkMemory$$' -benchtime 1x -timeout 180m ./test/bench/
 
 .PHONY: demo
 demo: tools ## Run the example scenario on a local control plane (KEEP=1 keeps it up).

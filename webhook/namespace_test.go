@@ -15,7 +15,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -192,27 +191,4 @@ func TestGrantGuardIgnoresGatewaysAnnotatedOff(t *testing.T) {
 	warnings, err := v.ValidateCreate(withUser("alice"), labelled("hr", map[string]string{accessLabel: "true"}))
 	assert.NoError(t, err)
 	assert.Empty(t, warnings)
-}
-
-// BenchmarkNamespaceRelabel1000Routes: a label change on a namespace of
-// 1,000 routes, among 1,000 Gateways that select namespaces by label (the
-// grant guard reads them all). Target: under 50 ms.
-func BenchmarkNamespaceRelabel1000Routes(b *testing.B) {
-	objs := []client.Object{sharedGateway(), labelled("big", map[string]string{accessLabel: "true"})}
-	for i := range 1000 {
-		objs = append(objs, httpRoute("big", fmt.Sprintf("route-%04d", i)))
-	}
-	for i := range 999 {
-		gw := sharedGateway()
-		gw.Name, gw.UID, gw.ResourceVersion = fmt.Sprintf("other-%d", i), types.UID(fmt.Sprint(i)), "1"
-		objs = append(objs, gw)
-	}
-	v := newNamespaceValidator(b, attachment.ModeWarn, "", objs...)
-	ctx := withUser("alice")
-	oldNS, newNS := labelled("big", map[string]string{accessLabel: "true"}), labelled("big", nil)
-	for b.Loop() {
-		if _, err := v.ValidateUpdate(ctx, oldNS, newNS); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

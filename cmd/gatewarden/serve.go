@@ -20,6 +20,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/flowcontrol"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -62,6 +63,8 @@ type serveOptions struct {
 	status               bool
 	statusControllerName string
 	statusWorkers        int
+	statusWriteQPS       float32
+	statusWriteBurst     int
 
 	leaderElect             bool
 	leaderElectionNamespace string
@@ -132,6 +135,8 @@ tls.key) and reloaded when the files change.`,
 	f.BoolVar(&o.status, "status", true, "write gatewarden's own entry in the status.parents of routes")
 	f.StringVar(&o.statusControllerName, "status-controller-name", "gatewarden.dev/attachment", "controllerName of gatewarden's status.parents entries")
 	f.IntVar(&o.statusWorkers, "status-workers", 16, "routes of each kind whose status is written at once: a relabel detaching 1,000 routes means 1,000 writes")
+	f.Float32Var(&o.statusWriteQPS, "status-write-qps", defaultStatusWriteQPS, "status writes a second, once --status-write-burst is spent: a start-up sync of every route's status must not take the API server's every cycle from the reads an admission waits on; 0 does not pace them")
+	f.IntVar(&o.statusWriteBurst, "status-write-burst", defaultStatusWriteBurst, "status writes made at once before --status-write-qps paces them: a relabel of this many routes converges as fast as the API server takes the writes")
 	f.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader to write status; every replica serves admissions")
 	f.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease; empty means the pod's namespace")
 	f.StringVar(&o.leaderElectionID, "leader-election-id", "gatewarden.dev", "name of the leader election Lease")
@@ -161,6 +166,12 @@ func (o *serveOptions) validate() error {
 	}
 	if o.logFormat != "json" && o.logFormat != "console" {
 		return fmt.Errorf("--log-format %q is not json or console", o.logFormat)
+	}
+	if o.statusWriteQPS < 0 {
+		return fmt.Errorf("--status-write-qps %v is negative", o.statusWriteQPS)
+	}
+	if o.statusWriteQPS > 0 && o.statusWriteBurst < 1 {
+		return fmt.Errorf("--status-write-burst %d is less than 1", o.statusWriteBurst)
 	}
 	if o.confirmTimeout <= 0 {
 		return fmt.Errorf("--confirm-timeout %s is not positive", o.confirmTimeout)
@@ -208,6 +219,23 @@ func unlimited(cfg *rest.Config) *rest.Config {
 	out := rest.CopyConfig(cfg)
 	out.QPS, out.Burst, out.RateLimiter = -1, 0, nil
 	return out
+}
+
+// The pace of status writes by default: a relabel of 1,000 routes goes at
+// once, twice in a row (the burst refills within 5 s); a sync of 50,000
+// statuses takes about 4 minutes, and leaves the API server room for the
+// reads of admissions meanwhile.
+const (
+	defaultStatusWriteQPS   = 200
+	defaultStatusWriteBurst = 1000
+)
+
+// statusWrites paces the status writes, or nil for --status-write-qps 0.
+func (o *serveOptions) statusWrites() flowcontrol.RateLimiter {
+	if o.statusWriteQPS == 0 {
+		return nil
+	}
+	return flowcontrol.NewTokenBucketRateLimiter(o.statusWriteQPS, o.statusWriteBurst)
 }
 
 // newScheme knows every type gatewarden reads.
@@ -369,6 +397,7 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 			GrantV1:                 grantV1,
 			ListenerSets:            listenerSets,
 			MaxConcurrentReconciles: o.statusWorkers,
+			Writes:                  o.statusWrites(),
 		}); err != nil {
 			return err
 		}

@@ -23,6 +23,8 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{"--log-format=xml", `--log-format "xml" is not json or console`},
 		{"--memory-limit=-1Gi", "--memory-limit -1Gi is negative"},
 		{"--memory-limit=lots", `invalid argument "lots" for "--memory-limit" flag`},
+		{"--status-write-qps=-1", "--status-write-qps -1 is negative"},
+		{"--status-write-burst=0", "--status-write-burst 0 is less than 1"},
 	} {
 		t.Run(tc.flag, func(t *testing.T) {
 			var out, errOut bytes.Buffer

@@ -150,7 +150,7 @@ func checkBackendRefs(route *Route, objs Objects) []RefProblem {
 	from := referrer{Kind: route.Kind, Namespace: route.Namespace}
 	for i := range route.BackendRefs {
 		b := &route.BackendRefs[i]
-		if b.Ref.Namespace == nil || string(*b.Ref.Namespace) == route.Namespace {
+		if !b.intoOtherNamespace(route.Namespace) {
 			continue
 		}
 		target := backendTarget(b.Ref)

@@ -54,6 +54,7 @@ type RouteType struct {
 	route  func(Object) (*Route, bool)
 	status func(Object) (*gatewayv1.RouteStatus, bool)
 	trim   func(Object) bool
+	drop   func(Object)
 	bit    kindSet
 }
 
@@ -69,9 +70,10 @@ type RouteFields struct {
 	FilterRefs []string
 }
 
-// routeType builds a row from functions on the kind's own Go type.
+// routeType builds a row from functions on the kind's own Go type: trim
+// keeps of the rules what the evaluator reads, dropRules drops them all.
 func routeType[T Object, L ObjectList](kind gatewayv1.Kind, resource string, newObj func() T, newList func() L, fields RouteFields,
-	route func(T) *Route, status func(T) *gatewayv1.RouteStatus, trim func(T)) RouteType {
+	route func(T) *Route, status func(T) *gatewayv1.RouteStatus, trim, dropRules func(T)) RouteType {
 	return RouteType{
 		Kind: kind, Resource: resource, Fields: fields,
 		NewObject: func() Object { return newObj() },
@@ -97,6 +99,11 @@ func routeType[T Object, L ObjectList](kind gatewayv1.Kind, resource string, new
 			}
 			return ok
 		},
+		drop: func(o Object) {
+			if t, ok := o.(T); ok {
+				dropRules(t)
+			}
+		},
 	}
 }
 
@@ -107,23 +114,28 @@ var RouteTypes = withKindBits([]RouteType{
 	routeType(KindHTTPRoute, "httproutes",
 		func() *gatewayv1.HTTPRoute { return &gatewayv1.HTTPRoute{} }, func() *gatewayv1.HTTPRouteList { return &gatewayv1.HTTPRouteList{} },
 		RouteFields{Hostnames: true, FilterRefs: []string{"requestMirror", "externalAuth"}},
-		FromHTTPRoute, func(r *gatewayv1.HTTPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, trimHTTPRoute),
+		FromHTTPRoute, func(r *gatewayv1.HTTPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, trimHTTPRoute,
+		func(r *gatewayv1.HTTPRoute) { r.Spec.Rules = nil }),
 	routeType(KindGRPCRoute, "grpcroutes",
 		func() *gatewayv1.GRPCRoute { return &gatewayv1.GRPCRoute{} }, func() *gatewayv1.GRPCRouteList { return &gatewayv1.GRPCRouteList{} },
 		RouteFields{Hostnames: true, FilterRefs: []string{"requestMirror"}},
-		FromGRPCRoute, func(r *gatewayv1.GRPCRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, trimGRPCRoute),
+		FromGRPCRoute, func(r *gatewayv1.GRPCRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, trimGRPCRoute,
+		func(r *gatewayv1.GRPCRoute) { r.Spec.Rules = nil }),
 	routeType(KindTLSRoute, "tlsroutes",
 		func() *gatewayv1.TLSRoute { return &gatewayv1.TLSRoute{} }, func() *gatewayv1.TLSRouteList { return &gatewayv1.TLSRouteList{} },
 		RouteFields{Hostnames: true},
-		FromTLSRoute, func(r *gatewayv1.TLSRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, nil),
+		FromTLSRoute, func(r *gatewayv1.TLSRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, nil,
+		func(r *gatewayv1.TLSRoute) { r.Spec.Rules = nil }),
 	routeType(KindTCPRoute, "tcproutes",
 		func() *gatewayv1.TCPRoute { return &gatewayv1.TCPRoute{} }, func() *gatewayv1.TCPRouteList { return &gatewayv1.TCPRouteList{} },
 		RouteFields{},
-		FromTCPRoute, func(r *gatewayv1.TCPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, nil),
+		FromTCPRoute, func(r *gatewayv1.TCPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, nil,
+		func(r *gatewayv1.TCPRoute) { r.Spec.Rules = nil }),
 	routeType(KindUDPRoute, "udproutes",
 		func() *gatewayv1.UDPRoute { return &gatewayv1.UDPRoute{} }, func() *gatewayv1.UDPRouteList { return &gatewayv1.UDPRouteList{} },
 		RouteFields{},
-		FromUDPRoute, func(r *gatewayv1.UDPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, nil),
+		FromUDPRoute, func(r *gatewayv1.UDPRoute) *gatewayv1.RouteStatus { return &r.Status.RouteStatus }, nil,
+		func(r *gatewayv1.UDPRoute) { r.Spec.Rules = nil }),
 })
 
 func withKindBits(types []RouteType) []RouteType {
@@ -166,12 +178,42 @@ func (t *RouteType) Status(obj Object) *gatewayv1.RouteStatus {
 	return s
 }
 
-// TrimRules drops from obj's rules everything the evaluator does not read:
-// of each rule only the backend references stay (matches, timeouts, what
-// filters do besides referencing a backend go). Every filter keeps its
-// place, so that field paths (spec.rules[0].filters[1]...) still point where
-// the user wrote them.
-func (t *RouteType) TrimRules(obj Object) { t.trim(obj) }
+// TrimRules drops from obj's rules everything the evaluator does not read.
+// It reads a route's backend references only to check those into another
+// namespace against ReferenceGrants: a route without any keeps no rules at
+// all. Otherwise of each rule only the backend references stay (matches,
+// timeouts, what filters do besides referencing a backend go), and every
+// rule, backendRef and filter keeps its place, so that field paths
+// (spec.rules[0].filters[1]...) still point where the user wrote them.
+func (t *RouteType) TrimRules(obj Object) {
+	r, ok := t.route(obj)
+	if !ok {
+		return
+	}
+	if !r.RefersToOtherNamespaces() {
+		t.drop(obj)
+		return
+	}
+	t.trim(obj)
+}
+
+// RefersToOtherNamespaces reports whether one of the route's backend
+// references points into another namespace: the only ones the evaluator
+// checks (checkBackendRefs).
+func (r *Route) RefersToOtherNamespaces() bool {
+	for i := range r.BackendRefs {
+		if r.BackendRefs[i].intoOtherNamespace(r.Namespace) {
+			return true
+		}
+	}
+	return false
+}
+
+// intoOtherNamespace reports whether the reference points out of namespace
+// ns, the route's: such a reference needs a ReferenceGrant.
+func (b *BackendRef) intoOtherNamespace(ns string) bool {
+	return b.Ref.Namespace != nil && string(*b.Ref.Namespace) != ns
+}
 
 // RouteFor returns the Route of a typed Gateway API route object of any kind
 // of RouteTypes.

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -42,9 +43,13 @@ func ParentIndexValue(k attachment.ParentKey) string {
 	return string(k.Kind) + "/" + k.Namespace + "/" + k.Name
 }
 
-// CacheOptions returns the cache options gatewarden runs with: managedFields
-// are stripped from everything, and routes keep only what the evaluator and
-// the status reconciler read, so that memory scales with what matters.
+// CacheOptions returns the cache options gatewarden runs with: every object
+// keeps only what the evaluator and the status reconciler read of it, so
+// that memory scales with what matters. Of a route: its parentRefs,
+// hostnames, backend references into other namespaces and status; of a
+// Gateway: its listeners, allowedListeners and enforcement annotation; of a
+// Namespace: its labels; of a ListenerSet and a ReferenceGrant: their spec.
+// Name, namespace, uid, resourceVersion and generation stay on all of them.
 func CacheOptions(routeTypes []attachment.RouteType, listenerSets bool) cache.Options {
 	byObject := map[client.Object]cache.ByObject{}
 	for _, t := range routeTypes {
@@ -55,9 +60,9 @@ func CacheOptions(routeTypes []attachment.RouteType, listenerSets bool) cache.Op
 	// them without a deep copy.
 	shared := ptr.To(true)
 	byObject[&corev1.Namespace{}] = cache.ByObject{Transform: trimNamespace, UnsafeDisableDeepCopy: shared}
-	byObject[&gatewayv1.Gateway{}] = cache.ByObject{Transform: cache.TransformStripManagedFields(), UnsafeDisableDeepCopy: shared}
-	byObject[&gatewayv1.ReferenceGrant{}] = cache.ByObject{Transform: cache.TransformStripManagedFields(), UnsafeDisableDeepCopy: shared}
-	byObject[&gatewayv1beta1.ReferenceGrant{}] = cache.ByObject{Transform: cache.TransformStripManagedFields(), UnsafeDisableDeepCopy: shared}
+	byObject[&gatewayv1.Gateway{}] = cache.ByObject{Transform: trimGateway, UnsafeDisableDeepCopy: shared}
+	byObject[&gatewayv1.ReferenceGrant{}] = cache.ByObject{Transform: trimReferenceGrant, UnsafeDisableDeepCopy: shared}
+	byObject[&gatewayv1beta1.ReferenceGrant{}] = cache.ByObject{Transform: trimReferenceGrant, UnsafeDisableDeepCopy: shared}
 	if listenerSets {
 		byObject[&gatewayv1.ListenerSet{}] = cache.ByObject{Transform: trimListenerSet, UnsafeDisableDeepCopy: shared}
 	}
@@ -69,19 +74,29 @@ func CacheOptions(routeTypes []attachment.RouteType, listenerSets bool) cache.Op
 
 var _ toolscache.TransformFunc = TrimRoute
 
+// trimMeta drops the metadata gatewarden never reads: managedFields,
+// labels, annotations, owner references, finalizers.
+func trimMeta(o metav1.Object) {
+	o.SetManagedFields(nil)
+	o.SetAnnotations(nil)
+	o.SetLabels(nil)
+	o.SetOwnerReferences(nil)
+	o.SetFinalizers(nil)
+	o.SetGenerateName("")
+}
+
 // TrimRoute drops the fields of a route that gatewarden never reads: its
-// managedFields, labels and annotations, and in every rule all but the
-// backend references (attachment.RouteType.TrimRules). It keeps status: the
-// reconciler must see the entries of other controllers to leave them be.
-// The strings it keeps are interned.
+// metadata but for name, namespace, uid, resourceVersion and generation,
+// and of its rules all but the backend references into other namespaces
+// (attachment.RouteType.TrimRules). It keeps status: the reconciler must see
+// the entries of other controllers to leave them be. The strings it keeps
+// are interned.
 func TrimRoute(obj any) (any, error) {
 	o, ok := obj.(client.Object)
 	if !ok {
 		return obj, nil
 	}
-	o.SetManagedFields(nil)
-	o.SetAnnotations(nil)
-	o.SetLabels(nil)
+	trimMeta(o)
 	o.SetNamespace(intern(o.GetNamespace()))
 	for i := range attachment.RouteTypes {
 		t := &attachment.RouteTypes[i]
@@ -97,12 +112,38 @@ func TrimRoute(obj any) (any, error) {
 // trimNamespace keeps a Namespace's labels, the only thing the evaluator
 // reads of it.
 func trimNamespace(obj any) (any, error) {
-	if ns, ok := obj.(*corev1.Namespace); ok {
-		ns.ManagedFields = nil
-		ns.Annotations = nil
-		ns.Spec = corev1.NamespaceSpec{}
-		ns.Status = corev1.NamespaceStatus{}
+	ns, ok := obj.(*corev1.Namespace)
+	if !ok {
+		return obj, nil
 	}
+	labels := ns.Labels
+	trimMeta(ns)
+	ns.Labels = internLabels(labels, ns.Name)
+	ns.Spec = corev1.NamespaceSpec{}
+	ns.Status = corev1.NamespaceStatus{}
+	return obj, nil
+}
+
+// trimGateway keeps of a Gateway what attachment.NewGateway reads: its
+// enforcement annotation, and of its spec the listeners (name, hostname,
+// port, protocol, TLS mode, allowedRoutes) and allowedListeners. Its status
+// is its implementation's, which gatewarden neither reads nor writes.
+func trimGateway(obj any) (any, error) {
+	gw, ok := obj.(*gatewayv1.Gateway)
+	if !ok {
+		return obj, nil
+	}
+	enforcement, annotated := gw.Annotations[attachment.EnforcementAnnotation]
+	trimMeta(gw)
+	if annotated {
+		gw.Annotations = map[string]string{attachment.EnforcementAnnotation: enforcement}
+	}
+	gw.Namespace = intern(gw.Namespace)
+	gw.Spec = gatewayv1.GatewaySpec{Listeners: gw.Spec.Listeners, AllowedListeners: gw.Spec.AllowedListeners}
+	for i := range gw.Spec.Listeners {
+		internListener(&gw.Spec.Listeners[i])
+	}
+	gw.Status = gatewayv1.GatewayStatus{}
 	return obj, nil
 }
 
@@ -110,9 +151,16 @@ func trimNamespace(obj any) (any, error) {
 // implementation's, which gatewarden neither reads nor writes.
 func trimListenerSet(obj any) (any, error) {
 	if ls, ok := obj.(*gatewayv1.ListenerSet); ok {
-		ls.ManagedFields = nil
-		ls.Annotations = nil
+		trimMeta(ls)
 		ls.Status = gatewayv1.ListenerSetStatus{}
+	}
+	return obj, nil
+}
+
+// trimReferenceGrant keeps a ReferenceGrant's spec, which has no status.
+func trimReferenceGrant(obj any) (any, error) {
+	if o, ok := obj.(metav1.Object); ok {
+		trimMeta(o)
 	}
 	return obj, nil
 }

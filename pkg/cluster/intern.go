@@ -106,3 +106,78 @@ func internRoute(r *attachment.Route, status *gatewayv1.RouteStatus) {
 		internRouteStatus(status)
 	}
 }
+
+// internLabels returns labels with interned keys and values, in a new map
+// of the right size. The value of kubernetes.io/metadata.name, the
+// Namespace's own name, shares the name's bytes instead.
+func internLabels(labels map[string]string, name string) map[string]string {
+	if len(labels) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(labels))
+	for k, v := range labels {
+		if v == name {
+			v = name
+		} else {
+			v = intern(v)
+		}
+		out[intern(k)] = v
+	}
+	return out
+}
+
+// The values nearly every listener has, shared.
+var (
+	fromAll      = gatewayv1.NamespacesFromAll
+	fromSame     = gatewayv1.NamespacesFromSame
+	fromSelector = gatewayv1.NamespacesFromSelector
+	tlsTerminate = gatewayv1.TLSModeTerminate
+)
+
+// internListener interns a Gateway listener and drops what the evaluator
+// does not read of its TLS settings: for a Gateway's own listener, only
+// the mode decides which route kinds it carries.
+func internListener(l *gatewayv1.Listener) {
+	l.Name = intern(l.Name)
+	if l.Hostname != nil {
+		*l.Hostname = intern(*l.Hostname)
+	}
+	if l.TLS != nil {
+		mode := l.TLS.Mode
+		if mode != nil && *mode == tlsTerminate {
+			mode = &tlsTerminate
+		}
+		l.TLS = &gatewayv1.ListenerTLSConfig{Mode: mode}
+	}
+	if l.AllowedRoutes == nil {
+		return
+	}
+	for i := range l.AllowedRoutes.Kinds {
+		k := &l.AllowedRoutes.Kinds[i]
+		k.Group, k.Kind = sharedGroup(k.Group), intern(k.Kind)
+	}
+	ns := l.AllowedRoutes.Namespaces
+	if ns == nil {
+		return
+	}
+	if ns.From != nil {
+		switch *ns.From {
+		case fromAll:
+			ns.From = &fromAll
+		case fromSame:
+			ns.From = &fromSame
+		case fromSelector:
+			ns.From = &fromSelector
+		}
+	}
+	if sel := ns.Selector; sel != nil {
+		sel.MatchLabels = internLabels(sel.MatchLabels, "")
+		for i := range sel.MatchExpressions {
+			e := &sel.MatchExpressions[i]
+			e.Key, e.Operator = intern(e.Key), metav1.LabelSelectorOperator(intern(string(e.Operator)))
+			for j := range e.Values {
+				e.Values[j] = intern(e.Values[j])
+			}
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/flowcontrol"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -54,6 +55,11 @@ type Options struct {
 	ListenerSets bool
 	// MaxConcurrentReconciles per route kind.
 	MaxConcurrentReconciles int
+	// Writes, when set, paces the status writes of every route kind, so
+	// that a start-up sync or a big relabel does not take the API server's
+	// every cycle from the reads admissions wait on. Reconciles that write
+	// nothing are not paced.
+	Writes flowcontrol.RateLimiter
 }
 
 // SetupWithManager starts one reconciler per served route kind. They are
@@ -63,7 +69,7 @@ func SetupWithManager(mgr ctrl.Manager, o Options) error {
 	for _, t := range o.RouteTypes {
 		r := &Reconciler{
 			Client: mgr.GetClient(), Reader: o.Reader, Type: t, ControllerName: o.ControllerName,
-			Recorder: mgr.GetEventRecorder("gatewarden"), gauge: gauge, now: time.Now,
+			Recorder: mgr.GetEventRecorder("gatewarden"), Writes: o.Writes, gauge: gauge, now: time.Now,
 		}
 		if err := r.setupWithManager(mgr, o); err != nil {
 			return fmt.Errorf("setting up the %s status reconciler: %w", t.Kind, err)
@@ -79,6 +85,8 @@ type Reconciler struct {
 	Type           attachment.RouteType
 	ControllerName gatewayv1.GatewayController
 	Recorder       events.EventRecorder
+	// Writes, when set, paces the status writes.
+	Writes flowcontrol.RateLimiter
 
 	gauge *routeGauge
 	now   func() time.Time
@@ -114,7 +122,7 @@ func (r *Reconciler) setupWithManager(mgr ctrl.Manager, o Options) error {
 // Reconcile evaluates one route and writes gatewarden's entries when they
 // changed.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-	key := string(r.Type.Kind) + "/" + req.String()
+	key := routeKey{kind: r.Type.Kind, NamespacedName: req.NamespacedName}
 	obj := r.Type.NewObject()
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -143,6 +151,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	transitions := r.transitions(route.Namespace, st.Parents, own)
 
+	if r.Writes != nil {
+		if err := r.Writes.Wait(ctx); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
 	orig := obj.DeepCopyObject().(client.Object)
 	st.Parents = merged
 	// The resourceVersion precondition makes a concurrent write of another

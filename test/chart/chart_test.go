@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -184,6 +185,10 @@ func validate(t *testing.T, objs []*unstructured.Unstructured) {
 			typed[cmv1.Certificate](t, o)
 		case "Issuer":
 			typed[cmv1.Issuer](t, o)
+		case "FlowSchema":
+			typed[flowcontrolv1.FlowSchema](t, o)
+		case "PriorityLevelConfiguration":
+			typed[flowcontrolv1.PriorityLevelConfiguration](t, o)
 		default:
 			t.Errorf("unexpected kind %s (%s): add it to the test", o.GetKind(), o.GetName())
 		}
@@ -221,7 +226,7 @@ func TestChartRendersKnownValidObjects(t *testing.T) {
 				assert.Equal(t, ReleaseName, labels["app.kubernetes.io/instance"], "%s %s", o.GetKind(), o.GetName())
 				assert.Equal(t, "gatewarden-0.1.0", labels["helm.sh/chart"], "%s %s", o.GetKind(), o.GetName())
 				switch o.GetKind() {
-				case "ClusterRole", "ClusterRoleBinding", "ValidatingWebhookConfiguration":
+				case "ClusterRole", "ClusterRoleBinding", "ValidatingWebhookConfiguration", "FlowSchema", "PriorityLevelConfiguration":
 					assert.Empty(t, o.GetNamespace(), "%s %s is cluster-scoped", o.GetKind(), o.GetName())
 				default:
 					assert.Equal(t, namespace, o.GetNamespace(), "%s %s", o.GetKind(), o.GetName())
@@ -890,6 +895,8 @@ func TestChartSchemaRejects(t *testing.T) {
 		{"certManager.issuerRef.kind=Vault", "/certManager/issuerRef/kind"},
 		{"replica=3", "replica"},
 		{"webhook.kinds.services=true", "services"},
+		{"flowControl.matchingPrecedence=9500", "/flowControl/matchingPrecedence"},
+		{"flowControl.nominalConcurrencyShares=0", "/flowControl/nominalConcurrencyShares"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.set, func(t *testing.T) {
@@ -957,6 +964,12 @@ func TestKustomizeMatchesChart(t *testing.T) {
 			assert.Equal(t,
 				mustFind[corev1.Service](t, cobjs, "Service", fullname).Spec,
 				mustFind[corev1.Service](t, kobjs, "Service", fullname).Spec)
+			assert.Equal(t,
+				mustFind[flowcontrolv1.FlowSchema](t, cobjs, "FlowSchema", flowControlName).Spec,
+				mustFind[flowcontrolv1.FlowSchema](t, kobjs, "FlowSchema", flowControlName).Spec)
+			assert.Equal(t,
+				mustFind[flowcontrolv1.PriorityLevelConfiguration](t, cobjs, "PriorityLevelConfiguration", flowControlName).Spec,
+				mustFind[flowcontrolv1.PriorityLevelConfiguration](t, kobjs, "PriorityLevelConfiguration", flowControlName).Spec)
 			assert.Equal(t,
 				mustFind[policyv1.PodDisruptionBudget](t, cobjs, "PodDisruptionBudget", fullname).Spec,
 				mustFind[policyv1.PodDisruptionBudget](t, kobjs, "PodDisruptionBudget", fullname).Spec)

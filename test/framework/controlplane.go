@@ -66,6 +66,9 @@ type Options struct {
 	// it reports fails the Server's Stop. For the tests; benchmarks and the
 	// demo run the binary as it ships.
 	Race bool
+	// APIServerFlags are more kube-apiserver flags, name to value, e.g.
+	// {"max-requests-inflight": "20"} for an API server with fewer seats.
+	APIServerFlags map[string]string
 }
 
 // RepoRoot finds the repository's root from the working directory.
@@ -155,6 +158,9 @@ func Start(opts Options) (*ControlPlane, error) {
 	// gatewarden's informers) within this grace, rather than waiting for them
 	// to end on their own: a test can stop and start it under gatewarden.
 	env.ControlPlane.APIServer.Configure().Set("shutdown-watch-termination-grace-period", "2s")
+	for name, value := range opts.APIServerFlags {
+		env.ControlPlane.APIServer.Configure().Set(name, value)
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("starting kube-apiserver and etcd: %w", err), os.RemoveAll(dir))

@@ -106,6 +106,8 @@ func TestRenderedManifestsAreAcceptedByTheAPIServer(t *testing.T) {
 			require.NoError(t, res.Err, "%s\n%s", res.Stdout, res.Stderr)
 			assert.Contains(t, res.Stdout, "validatingwebhookconfiguration.admissionregistration.k8s.io/gatewarden created (server dry run)")
 			assert.Contains(t, res.Stdout, "deployment.apps/gatewarden created (server dry run)")
+			assert.Contains(t, res.Stdout, "flowschema.flowcontrol.apiserver.k8s.io/gatewarden-confirmations created (server dry run)")
+			assert.Contains(t, res.Stdout, "prioritylevelconfiguration.flowcontrol.apiserver.k8s.io/gatewarden-confirmations created (server dry run)")
 		})
 	}
 }
