@@ -136,8 +136,9 @@ func (v *RouteValidator[T]) decide(ctx context.Context, oldRoute, route *attachm
 		return d, nil
 	}
 	cached := d
+	confirmation := v.Reader.NewConfirmation()
 	for {
-		if objs, err = v.Reader.Confirm(ctx, route, rejected); err != nil {
+		if objs, err = confirmation.Confirm(ctx, route, rejected); err != nil {
 			return cached, err
 		}
 		res, d = v.evaluate(oldRoute, route, objs)

@@ -25,17 +25,35 @@ import (
 // route's other parents and the ReferenceGrants of its backends come from the
 // cache: a backend's missing grant is a warning, never a denial.
 //
-// A read that another confirmation is making at the same moment is shared,
-// and one made within ConfirmTTL is reused (see confirmLive), so a burst of
-// identical denials costs one round trip.
+// Identical confirmations share their reads, but only reads that began after
+// they were asked for (see confirmLive): a burst of identical denials costs
+// a round trip per batch, never an answer older than the request.
 func (r *Reader) Confirm(ctx context.Context, route *attachment.Route, rejected []attachment.ParentKey) (*attachment.Index, error) {
-	c := &confirmReads{r: r, s: objectSource{
+	return r.NewConfirmation().Confirm(ctx, route, rejected)
+}
+
+// Confirmation is the live reads of one admission: Confirm reads each
+// object once however many times it is asked (a parent the cache accepted
+// can reject on the Namespace read live, and is then confirmed too).
+type Confirmation struct {
+	c confirmReads
+}
+
+// NewConfirmation starts the live reads of one admission.
+func (r *Reader) NewConfirmation() *Confirmation {
+	return &Confirmation{c: confirmReads{r: r, s: objectSource{
 		r:          r,
 		namespaces: map[types.NamespacedName]*corev1.Namespace{},
 		gateways:   map[types.NamespacedName]*gatewayv1.Gateway{},
 		sets:       map[types.NamespacedName]*gatewayv1.ListenerSet{},
 		grants:     map[string][]*gatewayv1.ReferenceGrant{},
-	}}
+	}}}
+}
+
+// Confirm is Reader.Confirm, reading only what this Confirmation has not
+// read yet.
+func (cf *Confirmation) Confirm(ctx context.Context, route *attachment.Route, rejected []attachment.ParentKey) (*attachment.Index, error) {
+	c := &cf.c
 	c.g, c.ctx = errgroup.WithContext(ctx)
 	c.namespace(route.Namespace)
 	for _, key := range rejected {
@@ -52,7 +70,8 @@ func (r *Reader) Confirm(ctx context.Context, route *attachment.Route, rejected 
 	return c.s.objectsFor(ctx, route)
 }
 
-// confirmReads are the live reads of one Confirm, made at once.
+// confirmReads are the live reads of one Confirmation, each round made at
+// once.
 type confirmReads struct {
 	r   *Reader
 	g   *errgroup.Group
@@ -89,7 +108,9 @@ func (c *confirmReads) listenerSet(key types.NamespacedName) {
 func (c *confirmReads) grants(namespace string) {
 	c.mu.Lock()
 	_, claimed := c.s.grants[namespace]
-	c.s.grants[namespace] = nil
+	if !claimed {
+		c.s.grants[namespace] = nil
+	}
 	c.mu.Unlock()
 	if claimed {
 		return
@@ -103,22 +124,19 @@ func (c *confirmReads) grants(namespace string) {
 	})
 }
 
-// read reads an object live into m, once, and then calls found with it if it
-// exists. A confirmation remembered within ConfirmTTL answers at once;
-// anything else is read in a goroutine of its own.
+// read reads an object live into m, once, in a goroutine of its own, and
+// then calls found with it if it exists.
 func read[V any, T interface {
 	*V
 	client.Object
 }](c *confirmReads, m map[types.NamespacedName]*V, key types.NamespacedName, newObj func() T, found func(T)) {
 	c.mu.Lock()
 	_, claimed := m[key]
-	m[key] = nil // does not exist, until read
+	if !claimed {
+		m[key] = nil // does not exist, until read
+	}
 	c.mu.Unlock()
 	if claimed {
-		return
-	}
-	if obj, exists, ok, err := remembered(c.ctx, c.r, key, newObj); err == nil && ok {
-		readDone(c, m, key, obj, exists, found)
 		return
 	}
 	c.g.Go(func() error {
@@ -146,58 +164,88 @@ func readDone[V any, T interface {
 	}
 }
 
-// flight is a live read in progress, which every confirmation that needs it
-// at the same moment waits for.
+// flight is a live read in progress, which every confirmation asked for
+// since it began waits for.
 type flight struct {
-	done   chan struct{}
-	result confirmation
-	err    error
+	// started is when the read began: it answers only the confirmations
+	// asked for at that moment or before.
+	started time.Time
+	done    chan struct{}
+	result  confirmation
+	err     error
+	// next is the read that followed it, for those it began too early
+	// for; r.mu guards it.
+	next *flight
 	// waiters counts the confirmations that wait for it (tests read it).
 	waiters int
 }
 
-// confirmLive returns what the API server says of k: what it said within
-// ConfirmTTL if anything, else the answer of the read in flight for the same
-// key and cached resourceVersion, else that of a new read. A shared read
-// runs on its own, bounded by ConfirmTimeout: a confirmation that gives up
-// (its admission's deadline) does not fail those that wait with it. Sharing
-// can return an answer as old as one round trip, as ConfirmTTL can one as
-// old as a second.
+// confirmLive returns what the API server says of k, from a read that began
+// no earlier than this call: the answer of the read in flight for the same
+// key and cached resourceVersion if it began since, else that of a new one.
+//
+// A read that began before the call may predate a write the caller has
+// seen complete (kubectl labels a Namespace, then creates a route: the
+// label is committed before the route's admission starts, but not before a
+// read already on its way), and answering from it could deny on what the
+// API server no longer says (design.md section 1). So a caller that finds
+// an older read in flight waits for it to end and then shares the next one
+// with every other caller that came meanwhile: a storm of identical
+// denials costs one read per key per round trip, and each waits at most
+// two.
+//
+// A shared read runs on its own, bounded by ConfirmTimeout: a confirmation
+// that gives up (its admission's deadline) does not fail those that wait
+// with it.
 func (r *Reader) confirmLive(ctx context.Context, k confirmKey, read func(context.Context) (confirmation, error)) (confirmation, error) {
+	since := r.now()
 	r.mu.Lock()
-	if c, ok := r.confirms[k]; ok && !r.now().After(c.expires) {
-		r.mu.Unlock()
-		return c, nil
+	f := r.flightLocked(ctx, k, read)
+	r.mu.Unlock()
+	if err := f.wait(ctx); err != nil {
+		return confirmation{}, err
 	}
+	if f.started.Before(since) {
+		// Begun before this call: take the read that follows it, which
+		// began after it ended, so after this call.
+		r.mu.Lock()
+		if f.next == nil {
+			f.next = r.flightLocked(ctx, k, read)
+		} else {
+			f.next.waiters++
+		}
+		f = f.next
+		r.mu.Unlock()
+		if err := f.wait(ctx); err != nil {
+			return confirmation{}, err
+		}
+	}
+	return f.result, f.err
+}
+
+// flightLocked joins the read of k in flight, or starts one. r.mu is held.
+func (r *Reader) flightLocked(ctx context.Context, k confirmKey, read func(context.Context) (confirmation, error)) *flight {
 	f, ok := r.flights[k]
 	if !ok {
-		f = &flight{done: make(chan struct{})}
+		f = &flight{started: r.now(), done: make(chan struct{})}
 		r.flights[k] = f
 		go r.fly(ctx, r.ConfirmTimeout, k, f, read)
 	}
 	f.waiters++
-	r.mu.Unlock()
+	return f
+}
+
+// wait waits for the read to end, or for ctx.
+func (f *flight) wait(ctx context.Context) error {
 	select {
 	case <-f.done:
-		return f.result, f.err
+		return nil
 	case <-ctx.Done():
-		return confirmation{}, fmt.Errorf("waiting for the API server: %w", ctx.Err())
+		return fmt.Errorf("waiting for the API server: %w", ctx.Err())
 	}
 }
 
-// remembered returns the confirmation of k made within ConfirmTTL.
-func (r *Reader) remembered(k confirmKey) (confirmation, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c, ok := r.confirms[k]
-	if !ok || r.now().After(c.expires) {
-		return confirmation{}, false
-	}
-	return c, true
-}
-
-// fly makes a shared read, remembers its answer for ConfirmTTL, and hands it
-// to those waiting.
+// fly makes a shared read and hands its answer to those waiting.
 func (r *Reader) fly(ctx context.Context, timeout time.Duration, k confirmKey, f *flight, read func(context.Context) (confirmation, error)) {
 	ctx = context.WithoutCancel(ctx)
 	if timeout > 0 {
@@ -208,27 +256,7 @@ func (r *Reader) fly(ctx context.Context, timeout time.Duration, k confirmKey, f
 	c, err := read(ctx)
 	r.mu.Lock()
 	delete(r.flights, k)
-	if err == nil {
-		r.remember(k, c)
-	}
 	r.mu.Unlock()
 	f.result, f.err = c, err
 	close(f.done)
-}
-
-// remember keeps a live read's answer for ConfirmTTL. r.mu is held.
-func (r *Reader) remember(k confirmKey, c confirmation) {
-	now := r.now()
-	// Expired entries go at most once per ConfirmTTL: the map holds what
-	// was confirmed within the last two.
-	if now.Sub(r.lastSweep) > ConfirmTTL {
-		for old, v := range r.confirms {
-			if now.After(v.expires) {
-				delete(r.confirms, old)
-			}
-		}
-		r.lastSweep = now
-	}
-	c.expires = now.Add(ConfirmTTL)
-	r.confirms[k] = c
 }

@@ -23,14 +23,15 @@ import (
 //
 //   - sequential reads everything again, one read after the other, as
 //     ObjectsFor(live) does (and as the route webhook did before Confirm);
+//
 //   - parallel is Confirm: the Namespace and the two rejecting Gateways, at
 //     once;
+//
 //   - shared is Confirm from every core at once for the same denial: reads/op
-//     is what each costs the API server.
+//     is what each costs the API server (a read is shared only by the
+//     confirmations asked for before it began).
 //
-// ConfirmTTL's reuse is off: every confirmation is after the last expired.
-//
-//	go test -run '^$' -bench BenchmarkConfirmDenial ./pkg/cluster/
+//     go test -run '^$' -bench BenchmarkConfirmDenial ./pkg/cluster/
 func BenchmarkConfirmDenial(b *testing.B) {
 	const apiLatency = time.Millisecond
 	objs := []client.Object{
@@ -73,10 +74,7 @@ func BenchmarkConfirmDenial(b *testing.B) {
 	}
 	rejected := []attachment.ParentKey{attachment.GatewayKey("infra-ns", "own"), attachment.GatewayKey("infra-ns", "other")}
 	newReader := func() *Reader {
-		r := NewReader(cache, live, Options{GrantV1: true})
-		var ticks atomic.Int64
-		r.now = func() time.Time { return time.Now().Add(time.Duration(ticks.Add(1)) * 2 * ConfirmTTL) }
-		return r
+		return NewReader(cache, live, Options{GrantV1: true})
 	}
 	run := func(b *testing.B, confirm func(r *Reader) error) {
 		r := newReader()

@@ -154,9 +154,10 @@ func TestConfirmReadsAtOnce(t *testing.T) {
 	assert.Len(t, live.read(), 3)
 }
 
-// Identical confirmations made at the same moment share one read of each
-// object: a burst of the same denial costs one round trip.
-func TestConfirmationsInFlightShareOneRead(t *testing.T) {
+// Identical confirmations share one read of each object, but only a read
+// that began after they were asked for: those that come while an older
+// read is in flight wait for it, then share the next.
+func TestConfirmationsShareOnlyReadsBegunAfterThem(t *testing.T) {
 	objs := twoParentsCluster()
 	cache := withIndexes(fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...)).Build()
 	release := make(chan struct{})
@@ -170,15 +171,6 @@ func TestConfirmationsInFlightShareOneRead(t *testing.T) {
 	}}
 	r := NewReader(cache, live.client(t, objs...), Options{GrantV1: true})
 	rejected := []attachment.ParentKey{attachment.GatewayKey("infra-ns", "own")}
-
-	const confirmations = 8
-	errs := make(chan error, confirmations)
-	for range confirmations {
-		go func() {
-			_, err := r.Confirm(context.Background(), twoParents(), rejected)
-			errs <- err
-		}()
-	}
 	waiting := func(kind string, key types.NamespacedName) int {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -189,15 +181,30 @@ func TestConfirmationsInFlightShareOneRead(t *testing.T) {
 		}
 		return 0
 	}
-	require.Eventually(t, func() bool {
-		return waiting("*v1.Namespace", types.NamespacedName{Name: "careers"}) == confirmations &&
-			waiting("*v1.Gateway", types.NamespacedName{Namespace: "infra-ns", Name: "own"}) == confirmations
-	}, 10*time.Second, time.Millisecond, "every confirmation waits on the same two reads")
+	bothWaited := func(n int) func() bool {
+		return func() bool {
+			return waiting("*v1.Namespace", types.NamespacedName{Name: "careers"}) == n &&
+				waiting("*v1.Gateway", types.NamespacedName{Namespace: "infra-ns", Name: "own"}) == n
+		}
+	}
+
+	errs := make(chan error, 9)
+	confirm := func() {
+		_, err := r.Confirm(context.Background(), twoParents(), rejected)
+		errs <- err
+	}
+	go confirm()
+	require.Eventually(t, bothWaited(1), 10*time.Second, time.Millisecond, "the first confirmation reads the Namespace and the Gateway")
+	const later = 8
+	for range later {
+		go confirm()
+	}
+	require.Eventually(t, bothWaited(1+later), 10*time.Second, time.Millisecond, "the later ones wait for the reads in flight")
 	close(release)
-	for range confirmations {
+	for range 1 + later {
 		require.NoError(t, <-errs)
 	}
-	assert.Len(t, live.read(), 2, "one read of the Namespace, one of the Gateway")
+	assert.Len(t, live.read(), 4, "the first reads; the eight that came while it read share one more read of each")
 }
 
 // A confirmation that gives up (its admission's deadline) does not fail the
@@ -218,6 +225,9 @@ func TestConfirmationThatGivesUpLeavesTheReadToOthers(t *testing.T) {
 	}}
 	r := NewReader(cache, live.client(t, objs...), Options{GrantV1: true})
 	rejected := []attachment.ParentKey{attachment.GatewayKey("infra-ns", "own")}
+	// Both ask at the same instant, so that both may share the same reads.
+	at := time.Now()
+	r.now = func() time.Time { return at }
 
 	first, cancel := context.WithCancel(context.Background())
 	firstErr := make(chan error, 1)

@@ -20,12 +20,6 @@ import (
 	"github.com/gatewarden/gatewarden/pkg/attachment"
 )
 
-// ConfirmTTL is how long a live read confirms what the cache said. A storm of
-// identical denials then costs one API round trip per Gateway and Namespace
-// version, not one per request; a change the cache has not seen yet can be
-// missed for at most this long.
-const ConfirmTTL = time.Second
-
 // DefaultConfirmTimeout is how long the reads of one admission may wait on
 // the API server by default: well under the 5 seconds the chart gives the
 // API server to wait on gatewarden.
@@ -65,13 +59,10 @@ type Reader struct {
 	// leaves them unbounded.
 	ConfirmTimeout time.Duration
 
-	// mu guards confirms and flights (confirm.go); it is never held while
-	// reading.
-	mu        sync.Mutex
-	confirms  map[confirmKey]confirmation
-	flights   map[confirmKey]*flight
-	lastSweep time.Time
-	now       func() time.Time
+	// mu guards flights (confirm.go); it is never held while reading.
+	mu      sync.Mutex
+	flights map[confirmKey]*flight
+	now     func() time.Time
 
 	// prepared memoizes attachment.NewGateway and NewListenerSet per object
 	// version: parsing selectors on every admission is most of an
@@ -99,16 +90,15 @@ type confirmKey struct {
 }
 
 type confirmation struct {
-	obj     client.Object // nil when the object does not exist
-	grants  []*gatewayv1.ReferenceGrant
-	expires time.Time
+	obj    client.Object // nil when the object does not exist
+	grants []*gatewayv1.ReferenceGrant
 }
 
 // NewReader returns a Reader over the manager's cache and live client.
 func NewReader(cache, live client.Reader, o Options) *Reader {
 	return &Reader{
 		Cache: cache, Live: live, Options: o, now: time.Now,
-		confirms: map[confirmKey]confirmation{}, flights: map[confirmKey]*flight{}, prepared: map[types.UID]preparedObject{},
+		flights: map[confirmKey]*flight{}, prepared: map[types.UID]preparedObject{},
 		tables: tableCache{entries: map[types.UID]tableEntry{}},
 	}
 }
@@ -380,21 +370,6 @@ func get[T client.Object](ctx context.Context, r *Reader, key types.NamespacedNa
 	}
 	obj, found = confirmed[T](c)
 	return obj, found, nil
-}
-
-// remembered is get with live set when the answer is a confirmation made
-// within ConfirmTTL; ok is false when get would have to read.
-func remembered[T client.Object](ctx context.Context, r *Reader, key types.NamespacedName, newObj func() T) (obj T, found, ok bool, err error) {
-	_, _, ck, err := cached(ctx, r, key, newObj)
-	if err != nil {
-		return obj, false, false, err
-	}
-	c, ok := r.remembered(ck)
-	if !ok {
-		return obj, false, false, nil
-	}
-	obj, found = confirmed[T](c)
-	return obj, found, true, nil
 }
 
 // cached reads an object from the cache, and returns it if found, with the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
-	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
@@ -81,12 +80,7 @@ func TestObjectsForLiveSeesWhatTheCacheMissed(t *testing.T) {
 
 	_, err = r.ObjectsFor(ctx, careersRoute(), true)
 	require.NoError(t, err)
-	assert.Equal(t, int32(2), reads.Load(), "a second rejection within ConfirmTTL reuses the confirmation")
-
-	r.now = func() time.Time { return time.Now().Add(2 * ConfirmTTL) }
-	_, err = r.ObjectsFor(ctx, careersRoute(), true)
-	require.NoError(t, err)
-	assert.Equal(t, int32(4), reads.Load(), "an expired confirmation reads again")
+	assert.Equal(t, int32(4), reads.Load(), "a second rejection reads again: the first read may predate a write made since")
 }
 
 func TestObjectsForCacheMissReadsLive(t *testing.T) {
