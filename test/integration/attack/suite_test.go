@@ -15,10 +15,13 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -123,10 +126,26 @@ func grantRBAC(ctx context.Context, c client.Client) error {
 
 // bindTenant lets user act as the owner of namespace ns with role.
 func bindTenant(ctx context.Context, ns, user, role string) error {
-	return cp.Client.Create(ctx, &rbacv1.RoleBinding{
+	if err := cp.Client.Create(ctx, &rbacv1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: user + "-" + role},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
 		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
+	}); err != nil {
+		return err
+	}
+	// The API server's RBAC authorizer learns of the binding through a
+	// watch: until it has, the tenant's first write is forbidden by RBAC
+	// rather than judged by gatewarden. Both roles let it read its own
+	// Namespace.
+	return wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: user, Groups: []string{tenantGroup},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "get", Resource: "namespaces", Name: ns},
+		}}
+		if err := cp.Client.Create(ctx, review); err != nil {
+			return false, err
+		}
+		return review.Status.Allowed, nil
 	})
 }
 
