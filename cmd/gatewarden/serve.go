@@ -65,6 +65,8 @@ type serveOptions struct {
 	statusWorkers        int
 	statusWriteQPS       float32
 	statusWriteBurst     int
+	statusEventQPS       float32
+	statusEventBurst     int
 
 	leaderElect             bool
 	leaderElectionNamespace string
@@ -136,6 +138,8 @@ tls.key) and reloaded when the files change.`,
 	f.StringVar(&o.statusControllerName, "status-controller-name", "gatewarden.dev/attachment", "controllerName of gatewarden's status.parents entries")
 	f.IntVar(&o.statusWorkers, "status-workers", 16, "routes of each kind whose status is written at once: a relabel detaching 1,000 routes means 1,000 writes")
 	f.Float32Var(&o.statusWriteQPS, "status-write-qps", defaultStatusWriteQPS, "status writes a second, once --status-write-burst is spent: a start-up sync of every route's status must not take the API server's every cycle from the reads an admission waits on; 0 does not pace them")
+	f.Float32Var(&o.statusEventQPS, "status-event-qps", defaultStatusEventQPS, "events a second recorded on routes whose attachment changed, once --status-event-burst is spent: client-go keeps every event it sent in memory for six minutes or more, so the events of a change that detaches every route must be bounded; the status says the same; 0 does not bound them")
+	f.IntVar(&o.statusEventBurst, "status-event-burst", defaultStatusEventBurst, "events recorded at once on routes whose attachment changed, before --status-event-qps bounds them")
 	f.IntVar(&o.statusWriteBurst, "status-write-burst", defaultStatusWriteBurst, "status writes made at once before --status-write-qps paces them: a relabel of this many routes converges as fast as the API server takes the writes")
 	f.BoolVar(&o.leaderElect, "leader-elect", false, "elect a leader to write status; every replica serves admissions")
 	f.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election Lease; empty means the pod's namespace")
@@ -146,7 +150,7 @@ tls.key) and reloaded when the files change.`,
 	f.StringVar(&o.webhookServiceName, "webhook-service-name", "gatewarden", "the Service in front of the webhook, whose DNS names the self-signed certificate covers")
 	f.StringVar(&o.podNamespace, "namespace", os.Getenv("POD_NAMESPACE"), "the namespace gatewarden runs in (default $POD_NAMESPACE)")
 	f.DurationVar(&o.selfSignedCheckPeriod, "self-signed-check-interval", certs.DefaultCheckInterval, "how often --self-signed checks that its certificates are valid and renews them")
-	f.Var(&o.memoryLimit, "memory-limit", "the Go runtime's soft memory limit (such as 512Mi), which garbage collection works to stay under; the default is GOMEMLIMIT, else 90% of the container's memory limit, else none (and then GOGC 200: fewer collections of the cache, for about three times the live heap)")
+	f.Var(&o.memoryLimit, "memory-limit", "the Go runtime's soft memory limit (such as 512Mi), which garbage collection works to stay under; the default is GOMEMLIMIT, else 70% of the container's memory limit, else none (and then GOGC 200: fewer collections of the cache, for about three times the live heap)")
 	f.StringVar(&o.pprofAddr, "pprof-bind-address", "0", `address of the Go profiler (/debug/pprof); "0" turns it off`)
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight admissions and status writes get to finish on shutdown")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info or error")
@@ -172,6 +176,12 @@ func (o *serveOptions) validate() error {
 	}
 	if o.statusWriteQPS > 0 && o.statusWriteBurst < 1 {
 		return fmt.Errorf("--status-write-burst %d is less than 1", o.statusWriteBurst)
+	}
+	if o.statusEventQPS < 0 {
+		return fmt.Errorf("--status-event-qps %v is negative", o.statusEventQPS)
+	}
+	if o.statusEventQPS > 0 && o.statusEventBurst < 1 {
+		return fmt.Errorf("--status-event-burst %d is less than 1", o.statusEventBurst)
 	}
 	if o.confirmTimeout <= 0 {
 		return fmt.Errorf("--confirm-timeout %s is not positive", o.confirmTimeout)
@@ -229,6 +239,22 @@ const (
 	defaultStatusWriteQPS   = 200
 	defaultStatusWriteBurst = 1000
 )
+
+// The budget of route events by default: every route of a relabel of 1,000
+// gets its event, and past that one a second, so that client-go's recorder
+// holds at most about 1,400 events (2 MB) at any time.
+const (
+	defaultStatusEventQPS   = 1
+	defaultStatusEventBurst = 1000
+)
+
+// statusEvents bounds the route events, or nil for --status-event-qps 0.
+func (o *serveOptions) statusEvents() flowcontrol.RateLimiter {
+	if o.statusEventQPS == 0 {
+		return nil
+	}
+	return flowcontrol.NewTokenBucketRateLimiter(o.statusEventQPS, o.statusEventBurst)
+}
 
 // statusWrites paces the status writes, or nil for --status-write-qps 0.
 func (o *serveOptions) statusWrites() flowcontrol.RateLimiter {
@@ -398,6 +424,7 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 			ListenerSets:            listenerSets,
 			MaxConcurrentReconciles: o.statusWorkers,
 			Writes:                  o.statusWrites(),
+			Events:                  o.statusEvents(),
 		}); err != nil {
 			return err
 		}

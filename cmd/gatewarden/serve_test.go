@@ -25,6 +25,8 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{"--memory-limit=lots", `invalid argument "lots" for "--memory-limit" flag`},
 		{"--status-write-qps=-1", "--status-write-qps -1 is negative"},
 		{"--status-write-burst=0", "--status-write-burst 0 is less than 1"},
+		{"--status-event-qps=-1", "--status-event-qps -1 is negative"},
+		{"--status-event-burst=0", "--status-event-burst 0 is less than 1"},
 	} {
 		t.Run(tc.flag, func(t *testing.T) {
 			var out, errOut bytes.Buffer

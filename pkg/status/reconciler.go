@@ -60,6 +60,12 @@ type Options struct {
 	// every cycle from the reads admissions wait on. Reconciles that write
 	// nothing are not paced.
 	Writes flowcontrol.RateLimiter
+	// Events, when set, bounds the events recorded on routes. client-go's
+	// events recorder keeps every event it sent for six minutes or more
+	// (to count repeats into a series): a change that detaches 50,000
+	// routes would hold 50,000 events in memory. A transition past the
+	// budget is not recorded as an event; the status says the same.
+	Events flowcontrol.RateLimiter
 }
 
 // SetupWithManager starts one reconciler per served route kind. They are
@@ -69,7 +75,7 @@ func SetupWithManager(mgr ctrl.Manager, o Options) error {
 	for _, t := range o.RouteTypes {
 		r := &Reconciler{
 			Client: mgr.GetClient(), Reader: o.Reader, Type: t, ControllerName: o.ControllerName,
-			Recorder: mgr.GetEventRecorder("gatewarden"), Writes: o.Writes, gauge: gauge, now: time.Now,
+			Recorder: mgr.GetEventRecorder("gatewarden"), Writes: o.Writes, Events: o.Events, gauge: gauge, now: time.Now,
 		}
 		if err := r.setupWithManager(mgr, o); err != nil {
 			return fmt.Errorf("setting up the %s status reconciler: %w", t.Kind, err)
@@ -87,6 +93,8 @@ type Reconciler struct {
 	Recorder       events.EventRecorder
 	// Writes, when set, paces the status writes.
 	Writes flowcontrol.RateLimiter
+	// Events, when set, bounds the events recorded (Options.Events).
+	Events flowcontrol.RateLimiter
 
 	gauge *routeGauge
 	now   func() time.Time
@@ -171,10 +179,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 		return reconcile.Result{}, fmt.Errorf("writing the status of %s %s: %w", r.Type.Kind, req, err)
 	}
+	skipped := 0
 	for _, t := range transitions {
+		if r.Events != nil && !r.Events.TryAccept() {
+			skipped++
+			continue
+		}
 		r.Recorder.Eventf(obj, nil, t.eventType, t.reason, "Evaluate", "%s", t.note)
 	}
-	logf.FromContext(ctx).V(1).Info("Wrote route status", "entries", len(own))
+	logf.FromContext(ctx).V(1).Info("Wrote route status", "entries", len(own), "eventsOverBudget", skipped)
 	return reconcile.Result{}, nil
 }
 
