@@ -3,6 +3,7 @@ package bench_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -23,7 +24,8 @@ import (
 // 1,000 routes and back, once per iteration. Each size gets a control
 // plane of its own, populated before gatewarden starts, so that the sync
 // writes every status. gatewarden runs under the chart's memory limit
-// (BENCH_GOGC, when set, is passed on as GOGC, to compare collectors).
+// (BENCH_GOGC, when set, is passed on as GOGC, to compare collectors;
+// BENCH_HEAP_PROFILE, a path, keeps the profile of the live heap).
 //
 // BENCH_MEMORY_ROUTES lists the sizes, in routes (default: BENCH_ROUTES);
 // `make bench-sizing` runs the sizes of the README's sizing table and logs
@@ -139,6 +141,19 @@ func liveHeap(b *testing.B, s *framework.Server) int64 {
 	resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/heap?gc=1")
 	if err != nil {
 		b.Fatal(err)
+	}
+	// BENCH_HEAP_PROFILE keeps the profile, for go tool pprof.
+	if path := os.Getenv("BENCH_HEAP_PROFILE"); path != "" {
+		out, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(out, resp.Body); err != nil {
+			b.Fatal(err)
+		}
+		if err := out.Close(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	_ = resp.Body.Close()
 	v, found, err := s.Metric(context.Background(), "go_memstats_heap_alloc_bytes")
