@@ -33,7 +33,7 @@ func TestTuneGC(t *testing.T) {
 
 	reset()
 	tuneGC(logr.Discard(), write("268435456\n"), 0)
-	assert.Equal(t, int64(268435456/100*70), debug.SetMemoryLimit(-1), "70% of the container's limit")
+	assert.Equal(t, int64(268435456/100*65), debug.SetMemoryLimit(-1), "65% of the container's limit")
 	assert.Equal(t, gcPercentUnderLimit, debug.SetGCPercent(100), "collect less often under a limit")
 
 	reset()

@@ -150,7 +150,7 @@ tls.key) and reloaded when the files change.`,
 	f.StringVar(&o.webhookServiceName, "webhook-service-name", "gatewarden", "the Service in front of the webhook, whose DNS names the self-signed certificate covers")
 	f.StringVar(&o.podNamespace, "namespace", os.Getenv("POD_NAMESPACE"), "the namespace gatewarden runs in (default $POD_NAMESPACE)")
 	f.DurationVar(&o.selfSignedCheckPeriod, "self-signed-check-interval", certs.DefaultCheckInterval, "how often --self-signed checks that its certificates are valid and renews them")
-	f.Var(&o.memoryLimit, "memory-limit", "the Go runtime's soft memory limit (such as 512Mi), which garbage collection works to stay under; the default is GOMEMLIMIT, else 70% of the container's memory limit, else none (and then GOGC 200: fewer collections of the cache, for about three times the live heap)")
+	f.Var(&o.memoryLimit, "memory-limit", "the Go runtime's soft memory limit (such as 512Mi), which garbage collection works to stay under; the default is GOMEMLIMIT, else 65% of the container's memory limit, else none (and then GOGC 200: fewer collections of the cache, for about three times the live heap)")
 	f.StringVar(&o.pprofAddr, "pprof-bind-address", "0", `address of the Go profiler (/debug/pprof); "0" turns it off`)
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight admissions and status writes get to finish on shutdown")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info or error")

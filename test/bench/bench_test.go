@@ -357,14 +357,14 @@ func chartMemoryLimit(b *testing.B) int64 {
 
 // env is the environment a gatewarden process starts with. Under the
 // chart's limit, GOMEMLIMIT says what serve reads from the container's
-// cgroup there (cmd/gatewarden/memlimit.go containerShare: 70% of the
+// cgroup there (cmd/gatewarden/memlimit.go containerShare: 65% of the
 // container's limit);
 // without, gatewarden gets none, as when a user runs it by hand.
 func (m memoryLimit) env(b *testing.B) map[string]string {
 	if !m {
 		return map[string]string{"GOMEMLIMIT": "", "GOGC": ""}
 	}
-	return map[string]string{"GOMEMLIMIT": strconv.FormatInt(chartMemoryLimit(b)/100*70, 10), "GOGC": ""}
+	return map[string]string{"GOMEMLIMIT": strconv.FormatInt(chartMemoryLimit(b)/100*65, 10), "GOGC": ""}
 }
 
 // envMu serializes starting processes with a changed environment: the
