@@ -201,14 +201,8 @@ func (dec *routeDecoder) request(d *jsonReader, rv *routeReview) bool {
 
 // userInfo reads request.userInfo for its username.
 func userInfo(d *jsonReader, rv *routeReview) bool {
-	switch d.peek() {
-	case '{':
-	case 'n':
-		d.literal("null")
-		return true
-	default:
-		d.skip()
-		return false
+	if isObject, ok := startObject(d); !isObject {
+		return ok
 	}
 	ok, named := true, false
 	o := d.open()
@@ -277,14 +271,8 @@ func (dec *routeDecoder) object(d *jsonReader, o *routeObject) {
 // metadata reads a route's metadata for its namespace, name and
 // deletionTimestamp.
 func (dec *routeDecoder) metadata(d *jsonReader, o *routeObject) bool {
-	switch d.peek() {
-	case '{':
-	case 'n':
-		d.literal("null")
-		return true
-	default:
-		d.skip()
-		return false
+	if isObject, ok := startObject(d); !isObject {
+		return ok
 	}
 	ok := true
 	var seen bitset
@@ -312,14 +300,8 @@ func (dec *routeDecoder) metadata(d *jsonReader, o *routeObject) bool {
 // spec reads a route's spec for its parentRefs, hostnames and backend
 // references.
 func (dec *routeDecoder) spec(d *jsonReader, r *attachment.Route) bool {
-	switch d.peek() {
-	case '{':
-	case 'n':
-		d.literal("null")
-		return true
-	default:
-		d.skip()
-		return false
+	if isObject, ok := startObject(d); !isObject {
+		return ok
 	}
 	ok := true
 	var seen bitset
@@ -337,6 +319,22 @@ func (dec *routeDecoder) spec(d *jsonReader, r *attachment.Route) bool {
 		}
 	}
 	return ok
+}
+
+// startObject starts reading a JSON object, or null: it returns whether
+// there is an object to read, and, when there is not, whether that was null
+// (anything else it skips, and reports as not ok).
+func startObject(d *jsonReader) (isObject, ok bool) {
+	switch d.peek() {
+	case '{':
+		return true, true
+	case 'n':
+		d.literal("null")
+		return false, true
+	default:
+		d.skip()
+		return false, false
+	}
 }
 
 // list reads a JSON array, or null, calling each for every element; it
@@ -371,14 +369,8 @@ func (dec *routeDecoder) parentRefs(d *jsonReader, r *attachment.Route) bool {
 }
 
 func (dec *routeDecoder) parentRef(d *jsonReader, p *gatewayv1.ParentReference) bool {
-	switch d.peek() {
-	case '{':
-	case 'n':
-		d.literal("null")
-		return true
-	default:
-		d.skip()
-		return false
+	if isObject, ok := startObject(d); !isObject {
+		return ok
 	}
 	ok := true
 	var seen bitset
@@ -450,14 +442,8 @@ var routeAPIVersion = gatewayv1.GroupVersion.String()
 // its filters'. A rule's members may come in any order in the JSON.
 func (dec *routeDecoder) rules(d *jsonReader, r *attachment.Route) bool {
 	_, ok := list(d, func(i int) bool {
-		switch d.peek() {
-		case '{':
-		case 'n':
-			d.literal("null")
-			return true
-		default:
-			d.skip()
-			return false
+		if isObject, ok := startObject(d); !isObject {
+			return ok
 		}
 		rulePath := rulesPath.Index(i)
 		var filterRefs, backendRefs []attachment.BackendRef
@@ -491,14 +477,8 @@ func (dec *routeDecoder) rules(d *jsonReader, r *attachment.Route) bool {
 func (dec *routeDecoder) backendRef(d *jsonReader, path *field.Path, out *[]attachment.BackendRef) bool {
 	ref := &gatewayv1.BackendObjectReference{}
 	*out = append(*out, attachment.BackendRef{Path: path, Ref: ref})
-	switch d.peek() {
-	case '{':
-	case 'n':
-		d.literal("null")
-		return true
-	default:
-		d.skip()
-		return false
+	if isObject, ok := startObject(d); !isObject {
+		return ok
 	}
 	var filterRefs []attachment.BackendRef
 	ok := true
@@ -525,14 +505,8 @@ func (dec *routeDecoder) backendRef(d *jsonReader, path *field.Path, out *[]atta
 // filter reads a filter for the backendRefs of its members that hold one
 // (attachment.RouteFields.FilterRefs), in that order.
 func (dec *routeDecoder) filter(d *jsonReader, shape *jsonShape, path *field.Path, out *[]attachment.BackendRef) bool {
-	switch d.peek() {
-	case '{':
-	case 'n':
-		d.literal("null")
-		return true
-	default:
-		d.skip()
-		return false
+	if isObject, ok := startObject(d); !isObject {
+		return ok
 	}
 	refs := make([]*gatewayv1.BackendObjectReference, len(dec.kind.Fields.FilterRefs))
 	ok := true
@@ -568,14 +542,8 @@ func memberIndex(members []string, key string) int {
 // filterMember reads a filter's member that holds a backendRef (such as
 // requestMirror): nil when it is null.
 func (dec *routeDecoder) filterMember(d *jsonReader, shape *jsonShape) (*gatewayv1.BackendObjectReference, bool) {
-	switch d.peek() {
-	case '{':
-	case 'n':
-		d.literal("null")
-		return nil, true
-	default:
-		d.skip()
-		return nil, false
+	if isObject, ok := startObject(d); !isObject {
+		return nil, ok
 	}
 	ref := &gatewayv1.BackendObjectReference{}
 	ok := true
