@@ -401,7 +401,10 @@ func withEnv(env map[string]string, start func()) {
 
 // startGatewarden runs `gatewarden serve` against the cluster with the
 // memory limit given, and stops it when the benchmark ends.
+// BENCH_GATEWARDEN_FLAGS, space-separated, come after the benchmark's own
+// flags, to compare settings without editing the benchmark.
 func (c *benchCluster) startGatewarden(b *testing.B, name string, limit memoryLimit, flags ...string) *framework.Server {
+	flags = append(flags, strings.Fields(os.Getenv("BENCH_GATEWARDEN_FLAGS"))...)
 	var s *framework.Server
 	var err error
 	withEnv(limit.env(b), func() {

@@ -3,12 +3,16 @@ package bench_test
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
 )
 
 // clockTick is the unit of utime and stime in /proc/PID/stat: USER_HZ, 100
@@ -69,4 +73,43 @@ func median(d []time.Duration) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// profileAPIServer keeps a CPU profile of the API server over the next d in
+// the file BENCH_APISERVER_PROFILE names, when set: what a figure bound by
+// the API server spends its time on (go tool pprof bin/kube-apiserver FILE).
+// It returns at once; the profile is written in the background.
+func (c *benchCluster) profileAPIServer(b *testing.B, d time.Duration) {
+	path := os.Getenv("BENCH_APISERVER_PROFILE")
+	if path == "" {
+		return
+	}
+	cfg := rest.CopyConfig(c.Config)
+	cfg.Timeout = d + 30*time.Second
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	b.Cleanup(func() { <-done })
+	go func() {
+		defer close(done)
+		url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimSuffix(cfg.Host, "/"), int(d.Seconds()))
+		resp, err := hc.Get(url)
+		if err != nil {
+			b.Errorf("profiling the API server: %v", err)
+			return
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("%s: %s", resp.Status, data)
+		}
+		if err == nil {
+			err = os.WriteFile(path, data, 0o644)
+		}
+		if err != nil {
+			b.Errorf("profiling the API server: %v", err)
+		}
+	}()
 }

@@ -39,6 +39,8 @@ type statusWatch struct {
 	counts   map[metav1.ConditionStatus]int
 	changed  chan struct{}
 	watchErr error
+	// first is when the watch first saw a route's Accepted status change.
+	first time.Time
 }
 
 // watchStatuses starts a statusWatch, stopped when the benchmark ends. It
@@ -120,6 +122,9 @@ func (w *statusWatch) observe(r *gatewayv1.HTTPRoute, deleted bool) {
 	w.mu.Lock()
 	if was, ok := w.status[key]; ok {
 		w.counts[was]--
+		if was != now && w.first.IsZero() {
+			w.first = time.Now()
+		}
 	}
 	if deleted {
 		delete(w.status, key)
@@ -129,6 +134,14 @@ func (w *statusWatch) observe(r *gatewayv1.HTTPRoute, deleted bool) {
 	}
 	w.mu.Unlock()
 	w.signal()
+}
+
+// firstChange is when the watch first saw a route's Accepted status
+// change, or the zero time.
+func (w *statusWatch) firstChange() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.first
 }
 
 func (w *statusWatch) signal() {
