@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -59,7 +60,8 @@ func TestAllowedRouteNeverWaitsBehindADenial(t *testing.T) {
 // too before it counts. Here the cache has the Namespace labelled and
 // Gateway "selector" admitting it by that label; the API server has the
 // label gone, but also "selector" opened to all namespaces a moment ago.
-// Only Gateway "own", which never admitted hr, is denied.
+// Only Gateway "own", which never admitted hr (it selects another label),
+// is denied.
 func TestRouteDenialConfirmsWhatTheLiveNamespaceRejects(t *testing.T) {
 	selector := sharedGateway()
 	selector.Name = "selector"
@@ -67,7 +69,7 @@ func TestRouteDenialConfirmsWhatTheLiveNamespaceRejects(t *testing.T) {
 	open.Spec.Listeners[0].AllowedRoutes.Namespaces.From = ptr.To(gatewayv1.NamespacesFromAll)
 	own := sharedGateway()
 	own.Name = "own"
-	own.Spec.Listeners[0].AllowedRoutes.Namespaces.From = ptr.To(gatewayv1.NamespacesFromSame)
+	own.Spec.Listeners[0].AllowedRoutes.Namespaces.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"team": "own"}}
 
 	cache := withIndexes(fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(selector, own, labelled("hr", map[string]string{accessLabel: "true"}))).Build()
 	var mu sync.Mutex

@@ -57,6 +57,18 @@ type Parent struct {
 	Attachment Attachment
 }
 
+// SelectsRoutesOnLabels reports whether any of the parent's listeners admits
+// routes by a label selector on their Namespace: only then can the labels of
+// a route's Namespace decide whether the parent accepts it.
+func (p *Parent) SelectsRoutesOnLabels() bool {
+	for i := range p.Listeners {
+		if p.Listeners[i].Routes.SelectsOnLabels() {
+			return true
+		}
+	}
+	return false
+}
+
 // Listener returns the listener named name, or nil.
 func (p *Parent) Listener(name gatewayv1.SectionName) *Listener {
 	for i := range p.Listeners {

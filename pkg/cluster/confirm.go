@@ -18,12 +18,14 @@ import (
 // Confirm returns what the evaluator needs to evaluate route again before a
 // rejection the cache saw is reported (design.md section 1: a stale cache
 // must never cause a wrong denial). It reads again from the API server, all
-// at once, only what the rejected parentRefs depend on: the route's
-// Namespace, and each parent in rejected with, for a ListenerSet, its
-// Namespace, its Gateway and the ReferenceGrants of its certificates'
-// namespaces (without one, a listener is invalid and accepts no route). The
-// route's other parents and the ReferenceGrants of its backends come from the
-// cache: a backend's missing grant is a warning, never a denial.
+// at once, only what the rejected parentRefs depend on: each parent in
+// rejected with, for a ListenerSet, its Namespace, its Gateway and the
+// ReferenceGrants of its certificates' namespaces (without one, a listener
+// is invalid and accepts no route); and the route's Namespace when its
+// labels can decide, that is when a rejected parent's listeners select
+// routes by label (see labelsDecide). The route's other parents and the
+// ReferenceGrants of its backends come from the cache: a backend's missing
+// grant is a warning, never a denial.
 //
 // Identical confirmations share their reads, but only reads that began after
 // they were asked for (see confirmLive): a burst of identical denials costs
@@ -54,17 +56,29 @@ func (r *Reader) NewConfirmation() *Confirmation {
 // read yet.
 func (cf *Confirmation) Confirm(ctx context.Context, route *attachment.Route, rejected []attachment.ParentKey) (*attachment.Index, error) {
 	c := &cf.c
-	c.g, c.ctx = errgroup.WithContext(ctx)
-	c.namespace(route.Namespace)
-	for _, key := range rejected {
-		switch key.Kind {
-		case attachment.KindGateway:
-			c.gateway(key.NamespacedName())
-		case attachment.KindListenerSet:
-			c.listenerSet(key.NamespacedName())
+	// Most rejections do not hang on the route's Namespace (a Gateway open
+	// to its own namespace only, a route kind no listener takes): its read
+	// is half the API server's work for such a denial, and skipped. When
+	// the cached parents do not select on labels but the live ones do (the
+	// Gateway changed), the Namespace is read in a second round.
+	withNamespace := c.labelsDecide(ctx, rejected)
+	err := c.round(ctx, func() {
+		if withNamespace {
+			c.namespace(route.Namespace)
 		}
+		for _, key := range rejected {
+			switch key.Kind {
+			case attachment.KindGateway:
+				c.gateway(key.NamespacedName())
+			case attachment.KindListenerSet:
+				c.listenerSet(key.NamespacedName())
+			}
+		}
+	})
+	if err == nil && !c.namespaceRead(route.Namespace) && c.liveLabelsDecide(rejected) {
+		err = c.round(ctx, func() { c.namespace(route.Namespace) })
 	}
-	if err := c.g.Wait(); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return c.s.objectsFor(ctx, route)
@@ -79,6 +93,48 @@ type confirmReads struct {
 	// mu guards s's maps until g is done.
 	mu sync.Mutex
 	s  objectSource
+}
+
+// round makes the reads start issues, at once, and waits for them.
+func (c *confirmReads) round(ctx context.Context, start func()) error {
+	c.g, c.ctx = errgroup.WithContext(ctx)
+	start()
+	return c.g.Wait()
+}
+
+// labelsDecide reports whether, in the cache, a rejected parent may select
+// routes by the labels of their Namespace: a ListenerSet (whose table
+// depends on more than its own listeners), a Gateway the cache does not
+// hold, or one with a listener that selects by label.
+func (c *confirmReads) labelsDecide(ctx context.Context, rejected []attachment.ParentKey) bool {
+	for _, key := range rejected {
+		if key.Kind != attachment.KindGateway {
+			return true
+		}
+		gw, found, _, err := cached(ctx, c.r, key.NamespacedName(), newGateway)
+		if err != nil || !found || c.r.Prepare(gw).SelectsRoutesOnLabels() {
+			return true
+		}
+	}
+	return false
+}
+
+// liveLabelsDecide reports whether a rejected Gateway, as read live, has a
+// listener that selects routes by label. Only Gateways get here: a rejected
+// ListenerSet has the route's Namespace read with it.
+func (c *confirmReads) liveLabelsDecide(rejected []attachment.ParentKey) bool {
+	for _, key := range rejected {
+		if gw := c.s.gateways[key.NamespacedName()]; key.Kind == attachment.KindGateway && gw != nil && c.r.Prepare(gw).SelectsRoutesOnLabels() {
+			return true
+		}
+	}
+	return false
+}
+
+// namespaceRead reports whether Namespace name was read live.
+func (c *confirmReads) namespaceRead(name string) bool {
+	_, ok := c.s.namespaces[types.NamespacedName{Name: name}]
+	return ok
 }
 
 func (c *confirmReads) namespace(name string) {

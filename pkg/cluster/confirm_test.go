@@ -90,18 +90,41 @@ func twoParents() *attachment.Route {
 }
 
 func twoParentsCluster() []client.Object {
+	return twoParentsClusterWith(gatewayv1.NamespacesFromSame)
+}
+
+// twoParentsClusterWith is twoParentsCluster with Gateway "own" admitting
+// routes from the namespaces own says; with Selector, those labelled
+// access=true, which careers is not.
+func twoParentsClusterWith(own gatewayv1.FromNamespaces) []client.Object {
 	return []client.Object{
-		gatewayFrom("open", gatewayv1.NamespacesFromAll), gatewayFrom("own", gatewayv1.NamespacesFromSame),
+		gatewayFrom("open", gatewayv1.NamespacesFromAll), gatewayFrom("own", own),
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "careers"}},
 	}
 }
 
-// A confirmation reads again only what the rejection depends on: the route's
-// Namespace and the rejecting Gateway. The accepting Gateway and the
-// backend's ReferenceGrants come from the cache: a grant never turns an
-// allow into a deny.
+// A confirmation reads again only what the rejection depends on: the
+// rejecting Gateway, and the route's Namespace when the Gateway admits
+// namespaces by label. The accepting Gateway and the backend's
+// ReferenceGrants come from the cache: a grant never turns an allow into a
+// deny.
 func TestConfirmReadsOnlyWhatTheRejectionDependsOn(t *testing.T) {
-	objs := twoParentsCluster()
+	for _, tc := range []struct {
+		own   gatewayv1.FromNamespaces
+		reads []string
+	}{
+		{gatewayv1.NamespacesFromSelector, []string{"GET *v1.Namespace /careers", "GET *v1.Gateway infra-ns/own"}},
+		// Admitting its own namespace only, it rejects careers whatever
+		// the labels of careers say.
+		{gatewayv1.NamespacesFromSame, []string{"GET *v1.Gateway infra-ns/own"}},
+	} {
+		t.Run(string(tc.own), func(t *testing.T) {
+			testConfirmReads(t, twoParentsClusterWith(tc.own), tc.reads)
+		})
+	}
+}
+
+func testConfirmReads(t *testing.T, objs []client.Object, reads []string) {
 	cache := withIndexes(fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...)).Build()
 	live := &liveServer{}
 	r := NewReader(cache, live.client(t, objs...), Options{GrantV1: true, ListenerSets: true})
@@ -116,21 +139,40 @@ func TestConfirmReadsOnlyWhatTheRejectionDependsOn(t *testing.T) {
 
 	objects, err = r.Confirm(context.Background(), route, []attachment.ParentKey{attachment.GatewayKey("infra-ns", "own")})
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{
-		"GET *v1.Namespace /careers",
-		"GET *v1.Gateway infra-ns/own",
-	}, live.read())
+	assert.ElementsMatch(t, reads, live.read())
 	res = attachment.Evaluate(route, objects)
 	assert.Equal(t, metav1.ConditionTrue, res.Parents[0].Accepted, "the open Gateway, from the cache")
 	assert.Equal(t, metav1.ConditionFalse, res.Parents[1].Accepted)
 	assert.Len(t, res.RefProblems, 1, "the backend's grants, from the cache")
 }
 
+// When the cache has the rejecting Gateway admit its own namespace only but
+// the API server has it select namespaces by label, the route's Namespace
+// is read too, after the Gateway, and decides.
+func TestConfirmReadsTheNamespaceWhenTheLiveGatewaySelectsByLabel(t *testing.T) {
+	cache := withIndexes(fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(twoParentsClusterWith(gatewayv1.NamespacesFromSame)...)).Build()
+	liveObjs := twoParentsClusterWith(gatewayv1.NamespacesFromSelector)
+	liveObjs[2].SetLabels(map[string]string{"access": "true"})
+	for _, o := range liveObjs {
+		// Written since the cache's version (the fake client's 999).
+		o.SetResourceVersion("1000")
+	}
+	live := &liveServer{}
+	r := NewReader(cache, live.client(t, liveObjs...), Options{GrantV1: true})
+	route := twoParents()
+
+	objects, err := r.Confirm(context.Background(), route, []attachment.ParentKey{attachment.GatewayKey("infra-ns", "own")})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"GET *v1.Gateway infra-ns/own", "GET *v1.Namespace /careers"}, live.read(), "one after the other")
+	res := attachment.Evaluate(route, objects)
+	assert.Equal(t, metav1.ConditionTrue, res.Parents[1].Accepted, "the live Gateway admits careers by its live label: %s", res.Parents[1].Message)
+}
+
 // The reads of a confirmation are made at once: each read here is answered
 // only once all three are being made, which would never happen one after
 // the other.
 func TestConfirmReadsAtOnce(t *testing.T) {
-	objs := twoParentsCluster()
+	objs := twoParentsClusterWith(gatewayv1.NamespacesFromSelector)
 	cache := withIndexes(fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...)).Build()
 	var inFlight atomic.Int32
 	all := make(chan struct{})
@@ -158,7 +200,7 @@ func TestConfirmReadsAtOnce(t *testing.T) {
 // that began after they were asked for: those that come while an older
 // read is in flight wait for it, then share the next.
 func TestConfirmationsShareOnlyReadsBegunAfterThem(t *testing.T) {
-	objs := twoParentsCluster()
+	objs := twoParentsClusterWith(gatewayv1.NamespacesFromSelector)
 	cache := withIndexes(fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...)).Build()
 	release := make(chan struct{})
 	live := &liveServer{hold: func(ctx context.Context) error {
@@ -210,7 +252,7 @@ func TestConfirmationsShareOnlyReadsBegunAfterThem(t *testing.T) {
 // A confirmation that gives up (its admission's deadline) does not fail the
 // others waiting on the same read.
 func TestConfirmationThatGivesUpLeavesTheReadToOthers(t *testing.T) {
-	objs := twoParentsCluster()
+	objs := twoParentsClusterWith(gatewayv1.NamespacesFromSelector)
 	cache := withIndexes(fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...)).Build()
 	release := make(chan struct{})
 	started := make(chan struct{}, 2)
