@@ -74,10 +74,18 @@ func TestRouteDenialConfirmsWhatTheLiveNamespaceRejects(t *testing.T) {
 	cache := withIndexes(fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(selector, own, labelled("hr", map[string]string{accessLabel: "true"}))).Build()
 	var mu sync.Mutex
 	var reads []string
-	live := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(open, own, labelled("hr", nil)).WithInterceptorFuncs(interceptor.Funcs{
+	// Both changed since the cache's version (the fake client's 999).
+	open.ResourceVersion = "1000"
+	unlabelled := labelled("hr", nil)
+	unlabelled.ResourceVersion = "1000"
+	live := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(open, own, unlabelled).WithInterceptorFuncs(interceptor.Funcs{
 		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 			mu.Lock()
-			reads = append(reads, fmt.Sprintf("%T %s", obj, key))
+			if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+				reads = append(reads, fmt.Sprintf("metadata of %s %s", m.Kind, key))
+			} else {
+				reads = append(reads, fmt.Sprintf("%T %s", obj, key))
+			}
 			mu.Unlock()
 			return c.Get(ctx, key, obj, opts...)
 		},
@@ -94,5 +102,9 @@ func TestRouteDenialConfirmsWhatTheLiveNamespaceRejects(t *testing.T) {
 	require.ErrorAs(t, err, &status)
 	require.Len(t, status.ErrStatus.Details.Causes, 1, status.ErrStatus.Message)
 	assert.Equal(t, "spec.parentRefs[1]", status.ErrStatus.Details.Causes[0].Field)
-	assert.ElementsMatch(t, []string{"*v1.Namespace /hr", "*v1.Gateway infra-ns/own", "*v1.Gateway infra-ns/selector"}, reads)
+	assert.ElementsMatch(t, []string{
+		"metadata of Namespace /hr", "*v1.Namespace /hr", // the label is gone since the cache's version
+		"metadata of Gateway infra-ns/own",
+		"metadata of Gateway infra-ns/selector", "*v1.Gateway infra-ns/selector", // opened since
+	}, reads)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -11,7 +12,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -355,6 +358,17 @@ func get[T client.Object](ctx context.Context, r *Reader, key types.NamespacedNa
 		return obj, true, nil
 	}
 	c, err := r.confirmLive(ctx, ck, func(ctx context.Context) (confirmation, error) {
+		if found {
+			current, exists, err := r.stillCurrent(ctx, key, obj)
+			switch {
+			case err != nil:
+				return confirmation{}, err
+			case !exists:
+				return confirmation{}, nil
+			case current:
+				return confirmation{obj: obj}, nil
+			}
+		}
 		fresh := newObj()
 		err := r.Live.Get(ctx, key, fresh)
 		switch {
@@ -370,6 +384,37 @@ func get[T client.Object](ctx context.Context, r *Reader, key types.NamespacedNa
 	}
 	obj, found = confirmed[T](c)
 	return obj, found, nil
+}
+
+// stillCurrent asks the API server for the metadata of the object the cache
+// holds, and reports whether the cache's version is the current one: a
+// resourceVersion names one state of an object, so the cached object is
+// then what a full read would return. Most confirmations find the cache
+// current; the metadata (protobuf, a few hundred bytes) costs the API
+// server and gatewarden far less than the object (a Gateway of 16
+// listeners is kilobytes of JSON to encode and decode). It reports whether
+// the object exists; kinds it has no metadata read for are never current.
+func (r *Reader) stillCurrent(ctx context.Context, key types.NamespacedName, obj client.Object) (current, exists bool, err error) {
+	gvk, ok := metadataKinds[reflect.TypeOf(obj)]
+	if !ok {
+		return false, true, nil
+	}
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(gvk)
+	switch err := r.Live.Get(ctx, key, m); {
+	case apierrors.IsNotFound(err):
+		return false, false, nil
+	case err != nil:
+		return false, true, err
+	}
+	return m.UID == obj.GetUID() && m.ResourceVersion == obj.GetResourceVersion(), true, nil
+}
+
+// metadataKinds are the kinds confirmations read metadata of first.
+var metadataKinds = map[reflect.Type]schema.GroupVersionKind{
+	reflect.TypeFor[*corev1.Namespace]():      corev1.SchemeGroupVersion.WithKind("Namespace"),
+	reflect.TypeFor[*gatewayv1.Gateway]():     gatewayv1.SchemeGroupVersion.WithKind("Gateway"),
+	reflect.TypeFor[*gatewayv1.ListenerSet](): gatewayv1.SchemeGroupVersion.WithKind("ListenerSet"),
 }
 
 // cached reads an object from the cache, and returns it if found, with the
