@@ -180,6 +180,20 @@ func TestConfirmReadsTheNamespaceWhenTheLiveGatewaySelectsByLabel(t *testing.T) 
 	assert.Equal(t, metav1.ConditionTrue, res.Parents[1].Accepted, "the live Gateway admits careers by its live label: %s", res.Parents[1].Message)
 }
 
+// A Gateway deleted since the cache saw it is known from its metadata read:
+// the confirmation finds no Gateway, and reads nothing more.
+func TestConfirmSeesAGatewayDeletedSinceTheCache(t *testing.T) {
+	objs := twoParentsCluster()
+	cache := withIndexes(fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...)).Build()
+	live := &liveServer{}
+	r := NewReader(cache, live.client(t, objs[0], objs[2]), Options{GrantV1: true})
+
+	objects, err := r.Confirm(context.Background(), twoParents(), []attachment.ParentKey{attachment.GatewayKey("infra-ns", "own")})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"GET metadata of Gateway infra-ns/own"}, live.read())
+	assert.Nil(t, objects.Gateway(types.NamespacedName{Namespace: "infra-ns", Name: "own"}))
+}
+
 // The reads of a confirmation are made at once: each read here is answered
 // only once all three are being made, which would never happen one after
 // the other.

@@ -87,6 +87,13 @@ func BenchmarkAdmission(b *testing.B) {
 		c.noop(b, "none"),
 	}
 	probe := c.getProbe(b, s)
+	pids := make([]int, 0, len(targets))
+	for _, t := range targets {
+		pids = append(pids, t.pid)
+	}
+	if splitCPUs(b, pids...) {
+		b.Log("BENCH_SPLIT_CPUS: the API server and etcd run on CPU 0, the servers and the load on the others")
+	}
 	shares := []int{envInt(b, "BENCH_DENY_SHARE", defaultDenyShare)}
 	if shares[0] != 0 {
 		shares = append(shares, 0)

@@ -6,11 +6,15 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"k8s.io/client-go/rest"
 )
@@ -112,4 +116,88 @@ func (c *benchCluster) profileAPIServer(b *testing.B, d time.Duration) {
 			b.Errorf("profiling the API server: %v", err)
 		}
 	}()
+}
+
+// splitCPUs, when BENCH_SPLIT_CPUS is set, gives the API server and etcd
+// (children of this process) the first CPU and this process and pids the
+// others, as a cluster runs its control plane on machines of its own: on a
+// machine of two cores shared by all, a load that saturates the webhooks
+// also starves the API server the denials' reads wait on, and the figures
+// mix both. It reports whether it split them.
+func splitCPUs(b *testing.B, pids ...int) bool {
+	if os.Getenv("BENCH_SPLIT_CPUS") == "" {
+		return false
+	}
+	n := runtime.NumCPU()
+	if n < 2 {
+		b.Fatalf("BENCH_SPLIT_CPUS needs two CPUs or more; this machine has %d", n)
+	}
+	rest := make([]int, 0, n-1)
+	for cpu := 1; cpu < n; cpu++ {
+		rest = append(rest, cpu)
+	}
+	controlPlane := 0
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || parentOf(pid) != os.Getpid() {
+			continue
+		}
+		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		if err != nil {
+			continue
+		}
+		if base := filepath.Base(exe); base == "kube-apiserver" || base == "etcd" {
+			pinProcess(b, pid, []int{0})
+			controlPlane++
+		}
+	}
+	if controlPlane != 2 {
+		b.Fatalf("BENCH_SPLIT_CPUS: found %d of the kube-apiserver and etcd processes this benchmark started", controlPlane)
+	}
+	for _, pid := range append(pids, os.Getpid()) {
+		pinProcess(b, pid, rest)
+	}
+	return true
+}
+
+// parentOf is the parent of process pid, or 0.
+func parentOf(pid int) int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	end := bytes.LastIndexByte(data, ')')
+	fields := strings.Fields(string(data[end+1:]))
+	if len(fields) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(fields[1]) // fields[0] is field 3 (state)
+	return ppid
+}
+
+// pinProcess sets the CPU affinity of every thread of process pid; the
+// threads it starts later inherit it.
+func pinProcess(b *testing.B, pid int, cpus []int) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var mask [16]uint64
+	for _, cpu := range cpus {
+		mask[cpu/64] |= 1 << (cpu % 64)
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		_, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_SETAFFINITY, uintptr(tid), unsafe.Sizeof(mask), uintptr(unsafe.Pointer(&mask)))
+		if errno != 0 && errno != syscall.ESRCH {
+			b.Fatalf("pinning thread %d of process %d to CPUs %v: %v", tid, pid, cpus, errno)
+		}
+	}
 }
