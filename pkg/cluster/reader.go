@@ -413,8 +413,8 @@ func (r *Reader) stillCurrent(ctx context.Context, key types.NamespacedName, obj
 // metadataKinds are the kinds confirmations read metadata of first.
 var metadataKinds = map[reflect.Type]schema.GroupVersionKind{
 	reflect.TypeFor[*corev1.Namespace]():      corev1.SchemeGroupVersion.WithKind("Namespace"),
-	reflect.TypeFor[*gatewayv1.Gateway]():     gatewayv1.SchemeGroupVersion.WithKind("Gateway"),
-	reflect.TypeFor[*gatewayv1.ListenerSet](): gatewayv1.SchemeGroupVersion.WithKind("ListenerSet"),
+	reflect.TypeFor[*gatewayv1.Gateway]():     schema.GroupVersion(gatewayv1.GroupVersion).WithKind("Gateway"),
+	reflect.TypeFor[*gatewayv1.ListenerSet](): schema.GroupVersion(gatewayv1.GroupVersion).WithKind("ListenerSet"),
 }
 
 // cached reads an object from the cache, and returns it if found, with the
