@@ -220,35 +220,57 @@ func readDone[V any, T interface {
 	}
 }
 
-// flight is a live read in progress, which every confirmation asked for
-// since it began waits for.
+// flight is a live read, in progress or waiting for its turn, whose answer
+// every confirmation that joined it waits for.
 type flight struct {
 	// started is when the read began: it answers only the confirmations
-	// asked for at that moment or before.
+	// asked for at that moment or before. Zero while it waits its turn.
 	started time.Time
 	done    chan struct{}
 	result  confirmation
 	err     error
-	// next is the read that followed it, for those it began too early
-	// for; r.mu guards it.
-	next *flight
 	// waiters counts the confirmations that wait for it (tests read it).
 	waiters int
 }
 
+// keyFlights are the reads of one object: at most readsPerKey in progress,
+// and at most one waiting its turn, shared by every confirmation that
+// comes while all of those are busy.
+type keyFlights struct {
+	running int
+	// latest is the read in progress that began last.
+	latest *flight
+	// pending is the read that begins when one in progress ends.
+	pending *flight
+	// read, ctx and timeout make every read of the key: the first
+	// caller's read function (the reads of a key are all alike), without
+	// its cancellation, bounded by ConfirmTimeout.
+	read    func(context.Context) (confirmation, error)
+	ctx     context.Context
+	timeout time.Duration
+}
+
+// readsPerKey is how many reads of one object may be in progress at once.
+// One would make a confirmation that comes while a read is in flight wait
+// for it and then for the next (two round trips); two let it start its own
+// read at once, and only a third, in a storm of identical denials, waits.
+const readsPerKey = 2
+
 // confirmLive returns what the API server says of k, from a read that began
-// no earlier than this call: the answer of the read in flight for the same
-// key and cached resourceVersion if it began since, else that of a new one.
+// no earlier than this call: that of the read in flight for the same key
+// and cached resourceVersion if it began at this very moment, else a new
+// one.
 //
 // A read that began before the call may predate a write the caller has
 // seen complete (kubectl labels a Namespace, then creates a route: the
 // label is committed before the route's admission starts, but not before a
 // read already on its way), and answering from it could deny on what the
 // API server no longer says (design.md section 1). So a caller that finds
-// an older read in flight waits for it to end and then shares the next one
-// with every other caller that came meanwhile: a storm of identical
-// denials costs one read per key per round trip, and each waits at most
-// two.
+// an older read in flight starts its own, unless readsPerKey are in flight
+// already: then it shares the read that begins when one of them ends with
+// every other caller that came meanwhile. A storm of identical denials
+// costs at most readsPerKey reads per key per round trip, and each waits
+// at most two.
 //
 // A shared read runs on its own, bounded by ConfirmTimeout: a confirmation
 // that gives up (its admission's deadline) does not fail those that wait
@@ -256,63 +278,64 @@ type flight struct {
 func (r *Reader) confirmLive(ctx context.Context, k confirmKey, read func(context.Context) (confirmation, error)) (confirmation, error) {
 	since := r.now()
 	r.mu.Lock()
-	f := r.flightLocked(ctx, k, read)
-	r.mu.Unlock()
-	if err := f.wait(ctx); err != nil {
-		return confirmation{}, err
-	}
-	if f.started.Before(since) {
-		// Begun before this call: take the read that follows it, which
-		// began after it ended, so after this call.
-		r.mu.Lock()
-		if f.next == nil {
-			f.next = r.flightLocked(ctx, k, read)
-		} else {
-			f.next.waiters++
-		}
-		f = f.next
-		r.mu.Unlock()
-		if err := f.wait(ctx); err != nil {
-			return confirmation{}, err
-		}
-	}
-	return f.result, f.err
-}
-
-// flightLocked joins the read of k in flight, or starts one. r.mu is held.
-func (r *Reader) flightLocked(ctx context.Context, k confirmKey, read func(context.Context) (confirmation, error)) *flight {
-	f, ok := r.flights[k]
+	kf, ok := r.flights[k]
 	if !ok {
-		f = &flight{started: r.now(), done: make(chan struct{})}
-		r.flights[k] = f
-		go r.fly(ctx, r.ConfirmTimeout, k, f, read)
+		kf = &keyFlights{read: read, ctx: context.WithoutCancel(ctx), timeout: r.ConfirmTimeout}
+		r.flights[k] = kf
+	}
+	var f *flight
+	switch {
+	case kf.latest != nil && !kf.latest.started.Before(since):
+		f = kf.latest
+	case kf.running < readsPerKey:
+		f = r.startLocked(k, kf, &flight{done: make(chan struct{})})
+	default:
+		if kf.pending == nil {
+			kf.pending = &flight{done: make(chan struct{})}
+		}
+		f = kf.pending
 	}
 	f.waiters++
+	r.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.result, f.err
+	case <-ctx.Done():
+		return confirmation{}, fmt.Errorf("waiting for the API server: %w", ctx.Err())
+	}
+}
+
+// startLocked starts read f of k now. r.mu is held.
+func (r *Reader) startLocked(k confirmKey, kf *keyFlights, f *flight) *flight {
+	f.started = r.now()
+	kf.running++
+	kf.latest = f
+	go r.fly(k, kf, f)
 	return f
 }
 
-// wait waits for the read to end, or for ctx.
-func (f *flight) wait(ctx context.Context) error {
-	select {
-	case <-f.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for the API server: %w", ctx.Err())
-	}
-}
-
-// fly makes a shared read and hands its answer to those waiting.
-func (r *Reader) fly(ctx context.Context, timeout time.Duration, k confirmKey, f *flight, read func(context.Context) (confirmation, error)) {
-	ctx = context.WithoutCancel(ctx)
-	if timeout > 0 {
+// fly makes a shared read and hands its answer to those waiting; then the
+// read waiting its turn, if any, begins.
+func (r *Reader) fly(k confirmKey, kf *keyFlights, f *flight) {
+	ctx := kf.ctx
+	if kf.timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
+		ctx, cancel = context.WithTimeout(ctx, kf.timeout)
 		defer cancel()
 	}
-	c, err := read(ctx)
+	f.result, f.err = kf.read(ctx)
 	r.mu.Lock()
-	delete(r.flights, k)
+	kf.running--
+	if kf.latest == f {
+		kf.latest = nil
+	}
+	if kf.pending != nil {
+		p := kf.pending
+		kf.pending = nil
+		r.startLocked(k, kf, p)
+	} else if kf.running == 0 {
+		delete(r.flights, k)
+	}
 	r.mu.Unlock()
-	f.result, f.err = c, err
 	close(f.done)
 }

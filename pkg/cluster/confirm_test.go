@@ -223,8 +223,9 @@ func TestConfirmReadsAtOnce(t *testing.T) {
 }
 
 // Identical confirmations share one read of each object, but only a read
-// that began after they were asked for: those that come while an older
-// read is in flight wait for it, then share the next.
+// that began after they were asked for: one that comes while a read is in
+// flight starts its own at once, and those that come while two are in
+// flight share the read that begins when one of them ends.
 func TestConfirmationsShareOnlyReadsBegunAfterThem(t *testing.T) {
 	objs := twoParentsClusterWith(gatewayv1.NamespacesFromSelector)
 	cache := withIndexes(fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...)).Build()
@@ -239,20 +240,24 @@ func TestConfirmationsShareOnlyReadsBegunAfterThem(t *testing.T) {
 	}}
 	r := NewReader(cache, live.client(t, objs...), Options{GrantV1: true})
 	rejected := []attachment.ParentKey{attachment.GatewayKey("infra-ns", "own")}
-	waiting := func(kind string, key types.NamespacedName) int {
+	flightsOf := func(kind string, key types.NamespacedName) (running, pending int) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		for k, f := range r.flights {
+		for k, kf := range r.flights {
 			if k.kind == kind && k.key == key {
-				return f.waiters
+				if kf.pending != nil {
+					pending = kf.pending.waiters
+				}
+				return kf.running, pending
 			}
 		}
-		return 0
+		return 0, 0
 	}
-	bothWaited := func(n int) func() bool {
+	both := func(running, pending int) func() bool {
 		return func() bool {
-			return waiting("*v1.Namespace", types.NamespacedName{Name: "careers"}) == n &&
-				waiting("*v1.Gateway", types.NamespacedName{Namespace: "infra-ns", Name: "own"}) == n
+			r1, p1 := flightsOf("*v1.Namespace", types.NamespacedName{Name: "careers"})
+			r2, p2 := flightsOf("*v1.Gateway", types.NamespacedName{Namespace: "infra-ns", Name: "own"})
+			return r1 == running && p1 == pending && r2 == running && p2 == pending
 		}
 	}
 
@@ -262,17 +267,19 @@ func TestConfirmationsShareOnlyReadsBegunAfterThem(t *testing.T) {
 		errs <- err
 	}
 	go confirm()
-	require.Eventually(t, bothWaited(1), 10*time.Second, time.Millisecond, "the first confirmation reads the Namespace and the Gateway")
-	const later = 8
+	require.Eventually(t, both(1, 0), 10*time.Second, time.Millisecond, "the first confirmation reads the Namespace and the Gateway")
+	go confirm()
+	require.Eventually(t, both(2, 0), 10*time.Second, time.Millisecond, "the second, asked after those reads began, reads both again at once")
+	const later = 7
 	for range later {
 		go confirm()
 	}
-	require.Eventually(t, bothWaited(1+later), 10*time.Second, time.Millisecond, "the later ones wait for the reads in flight")
+	require.Eventually(t, both(2, later), 10*time.Second, time.Millisecond, "the later ones share the read that begins when one in flight ends")
 	close(release)
-	for range 1 + later {
+	for range 2 + later {
 		require.NoError(t, <-errs)
 	}
-	assert.Len(t, live.read(), 4, "the first reads; the eight that came while it read share one more read of each")
+	assert.Len(t, live.read(), 6, "two reads of each at once, then one more of each for the seven that came while they were in flight")
 }
 
 // A confirmation that gives up (its admission's deadline) does not fail the
@@ -313,8 +320,8 @@ func TestConfirmationThatGivesUpLeavesTheReadToOthers(t *testing.T) {
 	require.Eventually(t, func() bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		for _, f := range r.flights {
-			if f.waiters != 2 {
+		for _, kf := range r.flights {
+			if kf.latest == nil || kf.latest.waiters != 2 {
 				return false
 			}
 		}

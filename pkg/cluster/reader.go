@@ -64,7 +64,7 @@ type Reader struct {
 
 	// mu guards flights (confirm.go); it is never held while reading.
 	mu      sync.Mutex
-	flights map[confirmKey]*flight
+	flights map[confirmKey]*keyFlights
 	now     func() time.Time
 
 	// prepared memoizes attachment.NewGateway and NewListenerSet per object
@@ -101,7 +101,7 @@ type confirmation struct {
 func NewReader(cache, live client.Reader, o Options) *Reader {
 	return &Reader{
 		Cache: cache, Live: live, Options: o, now: time.Now,
-		flights: map[confirmKey]*flight{}, prepared: map[types.UID]preparedObject{},
+		flights: map[confirmKey]*keyFlights{}, prepared: map[types.UID]preparedObject{},
 		tables: tableCache{entries: map[types.UID]tableEntry{}},
 	}
 }
@@ -357,16 +357,19 @@ func get[T client.Object](ctx context.Context, r *Reader, key types.NamespacedNa
 	case found && !live:
 		return obj, true, nil
 	}
+	// The read may run for other confirmations of the same key after this
+	// one has returned: it captures nothing this function changes.
+	inCache, cachedObj := found, obj
 	c, err := r.confirmLive(ctx, ck, func(ctx context.Context) (confirmation, error) {
-		if found {
-			current, exists, err := r.stillCurrent(ctx, key, obj)
+		if inCache {
+			current, exists, err := r.stillCurrent(ctx, key, cachedObj)
 			switch {
 			case err != nil:
 				return confirmation{}, err
 			case !exists:
 				return confirmation{}, nil
 			case current:
-				return confirmation{obj: obj}, nil
+				return confirmation{obj: cachedObj}, nil
 			}
 		}
 		fresh := newObj()
