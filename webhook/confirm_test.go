@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,7 +79,7 @@ func TestRouteDenialConfirmsWhatTheLiveNamespaceRejects(t *testing.T) {
 	open.ResourceVersion = "1000"
 	unlabelled := labelled("hr", nil)
 	unlabelled.ResourceVersion = "1000"
-	live := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(open, own, unlabelled).WithInterceptorFuncs(interceptor.Funcs{
+	live := withNames(fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(open, own, unlabelled)).WithInterceptorFuncs(interceptor.Funcs{
 		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 			mu.Lock()
 			if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
@@ -88,6 +89,16 @@ func TestRouteDenialConfirmsWhatTheLiveNamespaceRejects(t *testing.T) {
 			}
 			mu.Unlock()
 			return c.Get(ctx, key, obj, opts...)
+		},
+		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			if m, ok := list.(*metav1.PartialObjectMetadataList); ok {
+				o := (&client.ListOptions{}).ApplyOptions(opts)
+				name, _ := o.FieldSelector.RequiresExactMatch("metadata.name")
+				mu.Lock()
+				reads = append(reads, fmt.Sprintf("metadata of %s %s", strings.TrimSuffix(m.Kind, "List"), client.ObjectKey{Namespace: o.Namespace, Name: name}))
+				mu.Unlock()
+			}
+			return c.List(ctx, list, opts...)
 		},
 	}).Build()
 	v := &HTTPRouteValidator{Reader: cluster.NewReader(cache, live, cluster.Options{RouteTypes: attachment.RouteTypes, GrantV1: true}), Mode: attachment.ModeDeny}

@@ -38,7 +38,7 @@ func (a *apiServer) client(t testing.TB, objs ...client.Object) client.Client {
 		<-ctx.Done()
 		return fmt.Errorf("waiting for the API server: %w", ctx.Err())
 	}
-	return fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(objs...).WithInterceptorFuncs(interceptor.Funcs{
+	return withNames(fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(objs...)).WithInterceptorFuncs(interceptor.Funcs{
 		Get: func(ctx context.Context, _ client.WithWatch, _ client.ObjectKey, _ client.Object, _ ...client.GetOption) error {
 			return answer(ctx)
 		},

@@ -19,7 +19,7 @@ import (
 // path in front, with the problems kept as causes: kubectl prints the
 // message after `admission webhook "..." denied the request:`.
 func TestRouteDenialIsForbiddenWithCauses(t *testing.T) {
-	c := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(sharedGateway(), labelled("hr", nil)).Build()
+	c := withNames(fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(sharedGateway(), labelled("hr", nil))).Build()
 	v := &HTTPRouteValidator{Reader: testReader(c), Mode: attachment.ModeDeny}
 	route := httpRoute("hr", "hr")
 	route.Spec.ParentRefs = append(route.Spec.ParentRefs, route.Spec.ParentRefs[0])
@@ -46,7 +46,7 @@ func TestRouteDenialIsForbiddenWithCauses(t *testing.T) {
 // once made the comparison panic (field.Path has unexported fields), and
 // the API server got a 500.
 func TestRouteBeingDeleted(t *testing.T) {
-	c := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(sharedGateway(), labelled("hr", nil)).Build()
+	c := withNames(fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(sharedGateway(), labelled("hr", nil))).Build()
 	v := &HTTPRouteValidator{Reader: testReader(c), Mode: attachment.ModeDeny}
 	withBackends := func() *gatewayv1.HTTPRoute {
 		r := httpRoute("hr", "hr")

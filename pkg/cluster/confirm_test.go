@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -49,7 +50,7 @@ func (l *liveServer) client(t *testing.T, objs ...client.Object) client.Client {
 			return c.Get(ctx, key, obj, opts...)
 		},
 		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
-			if err := record(ctx, fmt.Sprintf("LIST %T", list)); err != nil {
+			if err := record(ctx, "LIST "+describeList(list, opts)); err != nil {
 				return err
 			}
 			return c.List(ctx, list, opts...)
@@ -66,6 +67,21 @@ func describeRead(obj client.Object, key client.ObjectKey) string {
 	return fmt.Sprintf("%T %s", obj, key)
 }
 
+// describeList names a list: "*v1.ReferenceGrantList", or "metadata of
+// Gateway infra-ns/gw" for the metadata of one object listed by name.
+func describeList(list client.ObjectList, opts []client.ListOption) string {
+	m, ok := list.(*metav1.PartialObjectMetadataList)
+	if !ok {
+		return fmt.Sprintf("%T", list)
+	}
+	o := (&client.ListOptions{}).ApplyOptions(opts)
+	name := "?"
+	if o.FieldSelector != nil {
+		name, _ = o.FieldSelector.RequiresExactMatch("metadata.name")
+	}
+	return fmt.Sprintf("metadata of %s %s", strings.TrimSuffix(m.Kind, "List"), types.NamespacedName{Namespace: o.Namespace, Name: name})
+}
+
 func (l *liveServer) read() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -75,6 +91,15 @@ func (l *liveServer) read() []string {
 func withIndexes(b *fake.ClientBuilder) *fake.ClientBuilder {
 	for _, ix := range Indexes(attachment.RouteTypes, true) {
 		b = b.WithIndex(ix.Object, ix.Field, ix.Values)
+	}
+	return withNames(b)
+}
+
+// withNames lets a fake client list by metadata.name, as the API server
+// does for every kind: confirmations read metadata that way.
+func withNames(b *fake.ClientBuilder) *fake.ClientBuilder {
+	for _, obj := range []client.Object{&corev1.Namespace{}, &gatewayv1.Gateway{}, &gatewayv1.ListenerSet{}} {
+		b = b.WithIndex(obj, "metadata.name", func(o client.Object) []string { return []string{o.GetName()} })
 	}
 	return b
 }
@@ -122,10 +147,10 @@ func TestConfirmReadsOnlyWhatTheRejectionDependsOn(t *testing.T) {
 		own   gatewayv1.FromNamespaces
 		reads []string
 	}{
-		{gatewayv1.NamespacesFromSelector, []string{"GET metadata of Namespace /careers", "GET metadata of Gateway infra-ns/own"}},
+		{gatewayv1.NamespacesFromSelector, []string{"GET metadata of Namespace /careers", "LIST metadata of Gateway infra-ns/own"}},
 		// Admitting its own namespace only, it rejects careers whatever
 		// the labels of careers say.
-		{gatewayv1.NamespacesFromSame, []string{"GET metadata of Gateway infra-ns/own"}},
+		{gatewayv1.NamespacesFromSame, []string{"LIST metadata of Gateway infra-ns/own"}},
 	} {
 		t.Run(string(tc.own), func(t *testing.T) {
 			testConfirmReads(t, twoParentsClusterWith(tc.own), tc.reads)
@@ -173,7 +198,7 @@ func TestConfirmReadsTheNamespaceWhenTheLiveGatewaySelectsByLabel(t *testing.T) 
 	objects, err := r.Confirm(context.Background(), route, []attachment.ParentKey{attachment.GatewayKey("infra-ns", "own")})
 	require.NoError(t, err)
 	assert.Equal(t, []string{
-		"GET metadata of Gateway infra-ns/own", "GET *v1.Gateway infra-ns/own",
+		"LIST metadata of Gateway infra-ns/own", "GET *v1.Gateway infra-ns/own",
 		"GET metadata of Namespace /careers", "GET *v1.Namespace /careers",
 	}, live.read(), "one after the other, each read whole as its version is not the cache's")
 	res := attachment.Evaluate(route, objects)
@@ -190,7 +215,7 @@ func TestConfirmSeesAGatewayDeletedSinceTheCache(t *testing.T) {
 
 	objects, err := r.Confirm(context.Background(), twoParents(), []attachment.ParentKey{attachment.GatewayKey("infra-ns", "own")})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"GET metadata of Gateway infra-ns/own"}, live.read())
+	assert.Equal(t, []string{"LIST metadata of Gateway infra-ns/own"}, live.read())
 	assert.Nil(t, objects.Gateway(types.NamespacedName{Namespace: "infra-ns", Name: "own"}))
 }
 
@@ -359,9 +384,9 @@ func TestConfirmListenerSet(t *testing.T) {
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{
 		"GET metadata of Namespace /careers",
-		"GET metadata of ListenerSet team/ls",
+		"LIST metadata of ListenerSet team/ls",
 		"GET metadata of Namespace /team",
-		"GET metadata of Gateway infra-ns/shared-gateway",
+		"LIST metadata of Gateway infra-ns/shared-gateway",
 		"LIST *v1.ReferenceGrantList",
 	}, live.read())
 	res := attachment.Evaluate(route, objects)

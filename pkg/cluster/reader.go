@@ -397,27 +397,52 @@ func get[T client.Object](ctx context.Context, r *Reader, key types.NamespacedNa
 // server and gatewarden far less than the object (a Gateway of 16
 // listeners is kilobytes of JSON to encode and decode). It reports whether
 // the object exists; kinds it has no metadata read for are never current.
+//
+// A Gateway or a ListenerSet is read as a list by name: the API server
+// serves a consistent list from its watch cache, as fresh as a GET (it
+// first asks etcd for the current revision and waits until its cache has
+// it), without reading the object from etcd and decoding its JSON, which
+// was most of the API server's work for a confirmation. A Namespace is
+// stored as protobuf, cheap to decode, and a list of Namespaces would
+// share the informer's priority level: it is read with a GET.
 func (r *Reader) stillCurrent(ctx context.Context, key types.NamespacedName, obj client.Object) (current, exists bool, err error) {
-	gvk, ok := metadataKinds[reflect.TypeOf(obj)]
+	kind, ok := metadataKinds[reflect.TypeOf(obj)]
 	if !ok {
 		return false, true, nil
 	}
-	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(gvk)
-	switch err := r.Live.Get(ctx, key, m); {
-	case apierrors.IsNotFound(err):
-		return false, false, nil
-	case err != nil:
-		return false, true, err
+	var m *metav1.PartialObjectMetadata
+	if kind.byName {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(kind.gvk.GroupVersion().WithKind(kind.gvk.Kind + "List"))
+		if err := r.Live.List(ctx, list, client.InNamespace(key.Namespace), client.MatchingFields{"metadata.name": key.Name}); err != nil {
+			return false, true, err
+		}
+		if len(list.Items) == 0 {
+			return false, false, nil
+		}
+		m = &list.Items[0]
+	} else {
+		m = &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(kind.gvk)
+		switch err := r.Live.Get(ctx, key, m); {
+		case apierrors.IsNotFound(err):
+			return false, false, nil
+		case err != nil:
+			return false, true, err
+		}
 	}
 	return m.UID == obj.GetUID() && m.ResourceVersion == obj.GetResourceVersion(), true, nil
 }
 
-// metadataKinds are the kinds confirmations read metadata of first.
-var metadataKinds = map[reflect.Type]schema.GroupVersionKind{
-	reflect.TypeFor[*corev1.Namespace]():      corev1.SchemeGroupVersion.WithKind("Namespace"),
-	reflect.TypeFor[*gatewayv1.Gateway]():     schema.GroupVersion(gatewayv1.GroupVersion).WithKind("Gateway"),
-	reflect.TypeFor[*gatewayv1.ListenerSet](): schema.GroupVersion(gatewayv1.GroupVersion).WithKind("ListenerSet"),
+// metadataKinds are the kinds confirmations read metadata of first, and
+// whether they read it as a list by name.
+var metadataKinds = map[reflect.Type]struct {
+	gvk    schema.GroupVersionKind
+	byName bool
+}{
+	reflect.TypeFor[*corev1.Namespace]():      {corev1.SchemeGroupVersion.WithKind("Namespace"), false},
+	reflect.TypeFor[*gatewayv1.Gateway]():     {schema.GroupVersion(gatewayv1.GroupVersion).WithKind("Gateway"), true},
+	reflect.TypeFor[*gatewayv1.ListenerSet](): {schema.GroupVersion(gatewayv1.GroupVersion).WithKind("ListenerSet"), true},
 }
 
 // cached reads an object from the cache, and returns it if found, with the

@@ -49,10 +49,14 @@ func careersRoute() *attachment.Route {
 // countingLive counts the reads that reach the API server.
 func countingLive(t *testing.T, objs ...client.Object) (client.Client, *atomic.Int32) {
 	var n atomic.Int32
-	c := fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...).WithInterceptorFuncs(interceptor.Funcs{
+	c := withNames(fake.NewClientBuilder().WithScheme(scheme(t)).WithObjects(objs...)).WithInterceptorFuncs(interceptor.Funcs{
 		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 			n.Add(1)
 			return c.Get(ctx, key, obj, opts...)
+		},
+		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			n.Add(1)
+			return c.List(ctx, list, opts...)
 		},
 	}).Build()
 	return c, &n

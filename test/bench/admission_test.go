@@ -100,6 +100,9 @@ func BenchmarkAdmission(b *testing.B) {
 	}
 	for _, share := range shares {
 		b.Run(fmt.Sprintf("deny=%d%%", share), func(b *testing.B) {
+			if share > 0 {
+				c.profileAPIServer(b, 20*time.Second)
+			}
 			runAdmissions(b, c.keepAliveClient(), targets, probe, func(round, server, n int) []review {
 				return buildReviews(tpl, s, n, share, fmt.Sprintf("r%d-s%d", round, server))
 			})

@@ -88,6 +88,8 @@ func TestChartFlowSchemaGivesTheLiveReadsTheirOwnLevel(t *testing.T) {
 				{verb: "get", resource: "namespaces"},
 				{verb: "get", apiGroup: gatewayAPIGroup, resource: "gateways", namespace: "infra"},
 				{verb: "get", apiGroup: gatewayAPIGroup, resource: "listenersets", namespace: "team"},
+				{verb: "list", apiGroup: gatewayAPIGroup, resource: "gateways", namespace: "infra"},
+				{verb: "list", apiGroup: gatewayAPIGroup, resource: "listenersets", namespace: "team"},
 				{verb: "list", apiGroup: gatewayAPIGroup, resource: "referencegrants", namespace: "backends"},
 			} {
 				r.user, r.groups = sa, groups
@@ -98,6 +100,7 @@ func TestChartFlowSchemaGivesTheLiveReadsTheirOwnLevel(t *testing.T) {
 				{verb: "list", resource: "namespaces"},
 				{verb: "watch", resource: "namespaces"},
 				{verb: "list", apiGroup: gatewayAPIGroup, resource: "gateways"},
+				{verb: "list", apiGroup: gatewayAPIGroup, resource: "listenersets"},
 				{verb: "watch", apiGroup: gatewayAPIGroup, resource: "httproutes"},
 				{verb: "list", apiGroup: gatewayAPIGroup, resource: "referencegrants"},
 				{verb: "create", apiGroup: "events.k8s.io", resource: "events", namespace: "team"},
