@@ -171,6 +171,7 @@ type review struct {
 // runAdmissions runs one round per benchmark iteration over every target,
 // in an order that turns with the rounds, and reports the pooled figures.
 func runAdmissions(b *testing.B, c *http.Client, targets []*target, probe *getProbe, reviews func(round, server, n int) []review) {
+	waitQuiet(b)
 	for _, t := range targets {
 		t.reset()
 		t.saturate(b, c, reviews(-1, 0, warmupRequests)) // connections, first reads of the cache

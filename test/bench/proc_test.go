@@ -136,11 +136,23 @@ func splitCPUs(b *testing.B, pids ...int) bool {
 	for cpu := 1; cpu < n; cpu++ {
 		rest = append(rest, cpu)
 	}
-	controlPlane := 0
+	for _, pid := range controlPlanePIDs(b) {
+		pinProcess(b, pid, []int{0})
+	}
+	for _, pid := range append(pids, os.Getpid()) {
+		pinProcess(b, pid, rest)
+	}
+	return true
+}
+
+// controlPlanePIDs are the kube-apiserver and etcd processes this benchmark
+// started.
+func controlPlanePIDs(b *testing.B) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		b.Fatal(err)
 	}
+	var out []int
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || parentOf(pid) != os.Getpid() {
@@ -151,17 +163,41 @@ func splitCPUs(b *testing.B, pids ...int) bool {
 			continue
 		}
 		if base := filepath.Base(exe); base == "kube-apiserver" || base == "etcd" {
-			pinProcess(b, pid, []int{0})
-			controlPlane++
+			out = append(out, pid)
 		}
 	}
-	if controlPlane != 2 {
-		b.Fatalf("BENCH_SPLIT_CPUS: found %d of the kube-apiserver and etcd processes this benchmark started", controlPlane)
+	if len(out) != 2 {
+		b.Fatalf("found %d of the kube-apiserver and etcd processes this benchmark started", len(out))
 	}
-	for _, pid := range append(pids, os.Getpid()) {
-		pinProcess(b, pid, rest)
+	return out
+}
+
+// waitQuiet waits, for a minute at most, until the API server and etcd use
+// less than a tenth of a CPU over a second: populating the cluster leaves
+// them busy for a while (collecting garbage, compacting), and the first
+// round measured would pay for it, but only the servers whose admissions
+// read the API server.
+func waitQuiet(b *testing.B) {
+	pids := controlPlanePIDs(b)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		before := make([]time.Duration, len(pids))
+		for i, pid := range pids {
+			before[i] = cpuTime(b, pid)
+		}
+		time.Sleep(time.Second)
+		var used time.Duration
+		for i, pid := range pids {
+			used += cpuTime(b, pid) - before[i]
+		}
+		if used < 100*time.Millisecond {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Logf("the API server and etcd still use %v of CPU a second after a minute; measuring anyway", used)
+			return
+		}
 	}
-	return true
 }
 
 // parentOf is the parent of process pid, or 0.
