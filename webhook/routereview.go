@@ -325,8 +325,14 @@ func (dec *routeDecoder) spec(d *jsonReader, r *attachment.Route) bool {
 // there is an object to read, and, when there is not, whether that was null
 // (anything else it skips, and reports as not ok).
 func startObject(d *jsonReader) (isObject, ok bool) {
+	return start(d, '{')
+}
+
+// start starts reading a JSON value that opens with open ('{' or '['), or
+// null, as startObject says.
+func start(d *jsonReader, open byte) (present, ok bool) {
 	switch d.peek() {
-	case '{':
+	case open:
 		return true, true
 	case 'n':
 		d.literal("null")
@@ -340,16 +346,9 @@ func startObject(d *jsonReader) (isObject, ok bool) {
 // list reads a JSON array, or null, calling each for every element; it
 // returns whether it was an array.
 func list(d *jsonReader, each func(i int) bool) (isList, ok bool) {
-	switch d.peek() {
-	case '[':
-	case 'n':
-		d.literal("null")
-		return false, true
-	default:
-		d.skip()
-		return false, false
+	if isList, ok = start(d, '['); !isList {
+		return false, ok
 	}
-	ok = true
 	a := d.open()
 	for i := 0; d.next(&a); i++ {
 		ok = each(i) && ok
