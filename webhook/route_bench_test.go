@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -52,6 +53,14 @@ func (m mapReader) add(o client.Object) {
 }
 
 func (m mapReader) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+	if meta, ok := obj.(*metav1.PartialObjectMetadata); ok {
+		o, ok := m.byKind(meta.Kind, key)
+		if !ok {
+			return apierrors.NewNotFound(schema.GroupResource{}, key.Name)
+		}
+		meta.ObjectMeta = *o.(metav1.ObjectMetaAccessor).GetObjectMeta().(*metav1.ObjectMeta)
+		return nil
+	}
 	o, ok := m[reflect.TypeOf(obj)][key]
 	if !ok {
 		return apierrors.NewNotFound(schema.GroupResource{}, key.Name)
@@ -60,7 +69,37 @@ func (m mapReader) Get(_ context.Context, key client.ObjectKey, obj client.Objec
 	return nil
 }
 
-func (m mapReader) List(context.Context, client.ObjectList, ...client.ListOption) error { return nil }
+// List serves what confirmations list: the metadata of one object by name.
+func (m mapReader) List(_ context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	metas, ok := list.(*metav1.PartialObjectMetadataList)
+	if !ok {
+		return nil
+	}
+	o := (&client.ListOptions{}).ApplyOptions(opts)
+	name, found := "", false
+	if o.FieldSelector != nil {
+		name, found = o.FieldSelector.RequiresExactMatch("metadata.name")
+	}
+	if !found {
+		return fmt.Errorf("mapReader lists only by metadata.name")
+	}
+	metas.Items = nil
+	if obj, ok := m.byKind(strings.TrimSuffix(metas.Kind, "List"), types.NamespacedName{Namespace: o.Namespace, Name: name}); ok {
+		metas.Items = append(metas.Items, metav1.PartialObjectMetadata{ObjectMeta: *obj.(metav1.ObjectMetaAccessor).GetObjectMeta().(*metav1.ObjectMeta)})
+	}
+	return nil
+}
+
+// byKind finds an object by its kind's name and key.
+func (m mapReader) byKind(kind string, key types.NamespacedName) (client.Object, bool) {
+	for t, objs := range m {
+		if t.Elem().Name() == kind {
+			o, ok := objs[key]
+			return o, ok
+		}
+	}
+	return nil, false
+}
 
 // benchCluster is 1,000 Gateways in infra-ns like the README's shared one
 // (shared-gateway, gw-1 ... gw-999) and two Namespaces, careers (labelled:
