@@ -59,8 +59,11 @@ lint: $(GOLANGCI_LINT) ## Run go vet and golangci-lint.
 test: test-unit test-fuzz test-integration ## Run every test: unit, fuzz, chart, and against a real kube-apiserver.
 
 .PHONY: test-unit
-test-unit: ## Run the tests that need no control plane, with the race detector.
+test-unit: ## Run the tests that need no control plane, with the race detector, and each of their benchmarks once.
 	$(GO) test -race -count=1 $(UNIT_PKGS)
+	# Once each: the benchmarks check the answers they time, and one that
+	# no longer gets the right answer must fail here, not in `make bench`.
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x $(UNIT_PKGS)
 
 .PHONY: test-integration
 test-integration: tools ## Run the tests against a real kube-apiserver and etcd, and the chart's.
