@@ -102,6 +102,7 @@ func BenchmarkAdmission(b *testing.B) {
 		b.Run(fmt.Sprintf("deny=%d%%", share), func(b *testing.B) {
 			if share > 0 {
 				c.profileAPIServer(b, 20*time.Second)
+				profileGatewarden(b, 20*time.Second)
 			}
 			runAdmissions(b, c.keepAliveClient(), targets, probe, func(round, server, n int) []review {
 				return buildReviews(tpl, s, n, share, fmt.Sprintf("r%d-s%d", round, server))

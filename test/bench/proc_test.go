@@ -94,14 +94,29 @@ func (c *benchCluster) profileAPIServer(b *testing.B, d time.Duration) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	profile(b, hc, strings.TrimSuffix(cfg.Host, "/"), d, path, "the API server")
+}
+
+// profileGatewarden keeps a CPU profile of the gatewarden started with
+// --pprof-bind-address=pprofAddr over the next d in the file
+// BENCH_GATEWARDEN_PROFILE names, when set (go tool pprof FILE). It returns
+// at once; the profile is written in the background.
+func profileGatewarden(b *testing.B, d time.Duration) {
+	if path := os.Getenv("BENCH_GATEWARDEN_PROFILE"); path != "" {
+		profile(b, &http.Client{Timeout: d + 30*time.Second}, "http://"+pprofAddr, d, path, "gatewarden")
+	}
+}
+
+// profile reads a CPU profile of d from the server at base into path, in
+// the background; the benchmark's cleanup waits for it.
+func profile(b *testing.B, hc *http.Client, base string, d time.Duration, path, what string) {
 	done := make(chan struct{})
 	b.Cleanup(func() { <-done })
 	go func() {
 		defer close(done)
-		url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimSuffix(cfg.Host, "/"), int(d.Seconds()))
-		resp, err := hc.Get(url)
+		resp, err := hc.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(d.Seconds())))
 		if err != nil {
-			b.Errorf("profiling the API server: %v", err)
+			b.Errorf("profiling %s: %v", what, err)
 			return
 		}
 		defer resp.Body.Close()
@@ -113,7 +128,7 @@ func (c *benchCluster) profileAPIServer(b *testing.B, d time.Duration) {
 			err = os.WriteFile(path, data, 0o644)
 		}
 		if err != nil {
-			b.Errorf("profiling the API server: %v", err)
+			b.Errorf("profiling %s: %v", what, err)
 		}
 	}()
 }

@@ -125,6 +125,7 @@ func BenchmarkStatusConvergence(b *testing.B) {
 			ctx := context.Background()
 			var steps, firsts []time.Duration
 			c.profileAPIServer(b, 10*time.Second)
+			profileGatewarden(b, 10*time.Second)
 			for b.Loop() {
 				for _, step := range []struct {
 					labels map[string]string
