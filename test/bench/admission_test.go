@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,6 +124,8 @@ type target struct {
 	tolerateUnconfirmed bool
 	unconfirmed         atomic.Int32
 
+	// controlPlane are the API server's and etcd's processes.
+	controlPlane  []int
 	rounds        []roundResult
 	allowed       []time.Duration
 	denied        []time.Duration
@@ -133,6 +136,11 @@ type roundResult struct {
 	requests int
 	elapsed  time.Duration
 	cpu      time.Duration
+	// controlPlane is the CPU the API server and etcd used meanwhile: what
+	// a denial's confirmation costs them, on the same cores here.
+	controlPlane time.Duration
+	// busy is the CPU every process on the machine used meanwhile.
+	busy time.Duration
 }
 
 func (t *target) reset() {
@@ -149,10 +157,30 @@ func (t *target) throughput() float64 {
 }
 
 func (t *target) cpuPerAdmission() time.Duration {
+	return t.perAdmission(func(r roundResult) time.Duration { return r.cpu })
+}
+
+// controlPlanePerAdmission is the API server's and etcd's CPU per
+// admission at saturation.
+func (t *target) controlPlanePerAdmission() time.Duration {
+	return t.perAdmission(func(r roundResult) time.Duration { return r.controlPlane })
+}
+
+// busyShare is the share of the machine's CPUs busy at saturation: under
+// 1, the throughput is bound by latency, not by the machine.
+func (t *target) busyShare() float64 {
+	var busy, elapsed time.Duration
+	for _, r := range t.rounds {
+		busy, elapsed = busy+r.busy, elapsed+r.elapsed
+	}
+	return busy.Seconds() / (elapsed.Seconds() * float64(goruntime.NumCPU()))
+}
+
+func (t *target) perAdmission(of func(roundResult) time.Duration) time.Duration {
 	var n int
 	var d time.Duration
 	for _, r := range t.rounds {
-		n, d = n+r.requests, d+r.cpu
+		n, d = n+r.requests, d+of(r)
 	}
 	return d / time.Duration(n)
 }
@@ -173,7 +201,9 @@ type review struct {
 // in an order that turns with the rounds, and reports the pooled figures.
 func runAdmissions(b *testing.B, c *http.Client, targets []*target, probe *getProbe, reviews func(round, server, n int) []review) {
 	waitQuiet(b)
+	controlPlane := controlPlanePIDs(b)
 	for _, t := range targets {
+		t.controlPlane = controlPlane
 		t.reset()
 		t.saturate(b, c, reviews(-1, 0, warmupRequests)) // connections, first reads of the cache
 	}
@@ -203,7 +233,7 @@ func runAdmissions(b *testing.B, c *http.Client, targets []*target, probe *getPr
 func reportAdmissions(b *testing.B, targets []*target) {
 	var table strings.Builder
 	fmt.Fprintf(&table, "%d rounds; latency at %d/s; throughput and CPU at saturation, %d in flight\n", len(targets[0].rounds), pacedRate, concurrency)
-	fmt.Fprintf(&table, "%-24s %9s %6s %9s   %-24s %-24s %s\n", "server", "req/s", "drift", "CPU/adm", "allowed p50/p99/max ms", "denied p50/p99/max ms", "VmHWM")
+	fmt.Fprintf(&table, "%-24s %9s %6s %9s %9s %5s   %-24s %-24s %s\n", "server", "req/s", "drift", "CPU/adm", "ctl/adm", "busy", "allowed p50/p99/max ms", "denied p50/p99/max ms", "VmHWM")
 	for _, t := range targets {
 		denied := "-"
 		if t.gatewarden && len(t.denied) > 0 {
@@ -214,13 +244,15 @@ func reportAdmissions(b *testing.B, targets []*target) {
 			allowed = percentiles(t.allowed)
 		}
 		_, peak := procMemory(b, t.pid)
-		fmt.Fprintf(&table, "%-24s %9.0f %6.2f %7.0fµs   %-24s %-24s %.0f MiB\n", t.name, t.throughput(), t.drift(), float64(t.cpuPerAdmission().Microseconds()), allowed, denied, mib(peak))
+		fmt.Fprintf(&table, "%-24s %9.0f %6.2f %7.0fµs %7.0fµs %4.0f%%   %-24s %-24s %.0f MiB\n", t.name, t.throughput(), t.drift(),
+			float64(t.cpuPerAdmission().Microseconds()), float64(t.controlPlanePerAdmission().Microseconds()), 100*t.busyShare(), allowed, denied, mib(peak))
 	}
 	var gets []time.Duration
 	for _, t := range targets {
 		gets = append(gets, t.apiServerGets...)
 	}
-	fmt.Fprintf(&table, "API server GET (%d beside gatewarden's paced rounds): %s ms", len(gets), percentiles(gets))
+	fmt.Fprintf(&table, "API server GET (%d beside gatewarden's paced rounds): %s ms\n", len(gets), percentiles(gets))
+	fmt.Fprintf(&table, "CPU/adm: the server's; ctl/adm: the API server's and etcd's; busy: the machine's %d CPUs, all processes", goruntime.NumCPU())
 	b.Log("\n" + table.String())
 
 	noop := targets[2] // the generic no-op
@@ -275,7 +307,7 @@ func (t *target) saturate(b *testing.B, c *http.Client, batch []review) roundRes
 	next := make(chan int)
 	var wg sync.WaitGroup
 	var failed atomic.Int32
-	cpu0, start := cpuTime(b, t.pid), time.Now()
+	cpu0, ctl0, busy0, start := cpuTime(b, t.pid), t.controlPlaneCPU(b), machineBusy(b), time.Now()
 	for range concurrency {
 		wg.Go(func() {
 			for i := range next {
@@ -290,7 +322,16 @@ func (t *target) saturate(b *testing.B, c *http.Client, batch []review) roundRes
 	}
 	close(next)
 	wg.Wait()
-	return roundResult{requests: len(batch), elapsed: time.Since(start), cpu: cpuTime(b, t.pid) - cpu0}
+	return roundResult{requests: len(batch), elapsed: time.Since(start), cpu: cpuTime(b, t.pid) - cpu0,
+		controlPlane: t.controlPlaneCPU(b) - ctl0, busy: machineBusy(b) - busy0}
+}
+
+func (t *target) controlPlaneCPU(b *testing.B) time.Duration {
+	var d time.Duration
+	for _, pid := range t.controlPlane {
+		d += cpuTime(b, pid)
+	}
+	return d
 }
 
 // paced posts the bodies at rate a second and returns the latencies of the

@@ -45,6 +45,31 @@ func cpuTime(b *testing.B, pid int) time.Duration {
 	return time.Duration(utime+stime) * clockTick
 }
 
+// machineBusy is the CPU time every process on the machine has used since
+// boot: the first line of /proc/stat, all but idle and iowait.
+func machineBusy(b *testing.B) time.Duration {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	fields := strings.Fields(string(line))
+	if len(fields) < 8 || fields[0] != "cpu" {
+		b.Fatalf("/proc/stat: %q", line)
+	}
+	var ticks int64
+	for i, f := range fields[1:8] { // user nice system idle iowait irq softirq
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			b.Fatalf("/proc/stat: %q", line)
+		}
+		if i != 3 && i != 4 {
+			ticks += v
+		}
+	}
+	return time.Duration(ticks) * clockTick
+}
+
 // procMemory is a process's resident memory now (VmRSS) and at its peak
 // so far (VmHWM), in bytes.
 func procMemory(b *testing.B, pid int) (rss, peak int64) {
