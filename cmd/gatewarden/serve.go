@@ -396,7 +396,11 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 	if err != nil {
 		return err
 	}
-	reader := cluster.NewReader(mgr.GetCache(), live, served)
+	confirmations, err := cluster.NewMetadataReader(live, unlimited(cfg), httpClient)
+	if err != nil {
+		return err
+	}
+	reader := cluster.NewReader(mgr.GetCache(), confirmations, served)
 	reader.ConfirmTimeout = o.confirmTimeout
 	if err := reader.Watch(ctx, mgr.GetCache()); err != nil {
 		return err

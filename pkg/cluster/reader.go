@@ -434,15 +434,17 @@ func (r *Reader) stillCurrent(ctx context.Context, key types.NamespacedName, obj
 	return m.UID == obj.GetUID() && m.ResourceVersion == obj.GetResourceVersion(), true, nil
 }
 
-// metadataKinds are the kinds confirmations read metadata of first, and
-// whether they read it as a list by name.
+// metadataKinds are the kinds confirmations read metadata of first, their
+// REST resource and scope, and whether they read it as a list by name.
 var metadataKinds = map[reflect.Type]struct {
-	gvk    schema.GroupVersionKind
-	byName bool
+	gvk        schema.GroupVersionKind
+	resource   string
+	namespaced bool
+	byName     bool
 }{
-	reflect.TypeFor[*corev1.Namespace]():      {corev1.SchemeGroupVersion.WithKind("Namespace"), false},
-	reflect.TypeFor[*gatewayv1.Gateway]():     {schema.GroupVersion(gatewayv1.GroupVersion).WithKind("Gateway"), true},
-	reflect.TypeFor[*gatewayv1.ListenerSet](): {schema.GroupVersion(gatewayv1.GroupVersion).WithKind("ListenerSet"), true},
+	reflect.TypeFor[*corev1.Namespace]():      {corev1.SchemeGroupVersion.WithKind("Namespace"), "namespaces", false, false},
+	reflect.TypeFor[*gatewayv1.Gateway]():     {schema.GroupVersion(gatewayv1.GroupVersion).WithKind("Gateway"), "gateways", true, true},
+	reflect.TypeFor[*gatewayv1.ListenerSet](): {schema.GroupVersion(gatewayv1.GroupVersion).WithKind("ListenerSet"), "listenersets", true, true},
 }
 
 // cached reads an object from the cache, and returns it if found, with the
