@@ -64,7 +64,10 @@ const routePath = "/validate-gateway-networking-k8s-io-v1-httproute"
 // deny=0% keeps the all-allowed figure.
 //
 // It reports, pooled over all rounds: throughput at saturation and the CPU
-// each admission costs the server process (/proc/PID/stat), the drift of
+// each admission costs the server process (/proc/PID/stat), what it costs
+// the API server and etcd meanwhile and how busy the machine's CPUs are (a
+// denial's confirmation is work for the API server; on a machine whose
+// cores are all busy, that work comes out of the throughput), the drift of
 // the throughput from the first round to the last, the p50/p99/max latency
 // of allowed and of denied admissions at 1,000 a second, and the API
 // server's own GET latency measured beside them. Targets (issue 11): with
