@@ -48,26 +48,27 @@ const (
 	acceptMetadataList = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 )
 
-// metadataResources are the REST resources of the kinds in metadataKinds.
-var metadataResources = map[schema.GroupVersionKind]struct {
+// metadataResource is the REST resource of a kind in metadataKinds.
+type metadataResource struct {
 	resource   string
 	namespaced bool
-}{}
-
-func init() {
-	for _, k := range metadataKinds {
-		metadataResources[k.gvk] = struct {
-			resource   string
-			namespaced bool
-		}{k.resource, k.namespaced}
-		list := k.gvk
-		list.Kind += "List"
-		metadataResources[list] = metadataResources[k.gvk]
-	}
 }
 
-// path is the REST path of a collection of gvk's kind in namespace, or false
-// for a kind the MetadataReader does not serve.
+// metadataResources are the REST resources of the kinds in metadataKinds
+// and of their lists.
+var metadataResources = func() map[schema.GroupVersionKind]metadataResource {
+	out := map[schema.GroupVersionKind]metadataResource{}
+	for _, k := range metadataKinds {
+		r := metadataResource{resource: k.resource, namespaced: k.namespaced}
+		out[k.gvk] = r
+		out[k.gvk.GroupVersion().WithKind(k.gvk.Kind+"List")] = r
+	}
+	return out
+}()
+
+// metadataPath is the REST path of the collection of gvk's kind in
+// namespace, or false for a kind the MetadataReader does not serve, or one
+// asked for in the wrong scope.
 func metadataPath(gvk schema.GroupVersionKind, namespace string) ([]string, bool) {
 	r, ok := metadataResources[gvk]
 	if !ok || r.namespaced != (namespace != "") {
@@ -118,7 +119,7 @@ func (m *MetadataReader) List(ctx context.Context, list client.ObjectList, opts 
 	lo := (&client.ListOptions{}).ApplyOptions(opts)
 	gvk := pl.GroupVersionKind()
 	path, ok := metadataPath(gvk, lo.Namespace)
-	if !ok || lo.LabelSelector != nil || lo.Limit != 0 || lo.Continue != "" || lo.Raw != nil || lo.UnsafeDisableDeepCopy != nil {
+	if !ok || lo.LabelSelector != nil || lo.Limit != 0 || lo.Continue != "" || lo.Raw != nil {
 		return m.Reader.List(ctx, list, opts...)
 	}
 	req := m.rest.Get().AbsPath(path...).SetHeader("Accept", acceptMetadataList)
