@@ -48,18 +48,24 @@ const (
 	acceptMetadataList = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 )
 
-// metadataResource is the REST resource of a kind in metadataKinds.
+// metadataResource is the REST resource of a kind in metadataKinds: the
+// root of its group version ("/api/v1", "/apis/GROUP/VERSION"), its
+// resource and scope.
 type metadataResource struct {
+	root       string
 	resource   string
 	namespaced bool
 }
 
 // metadataResources are the REST resources of the kinds in metadataKinds
-// and of their lists.
+// and of their lists, built once.
 var metadataResources = func() map[schema.GroupVersionKind]metadataResource {
 	out := map[schema.GroupVersionKind]metadataResource{}
 	for _, k := range metadataKinds {
-		r := metadataResource{resource: k.resource, namespaced: k.namespaced}
+		r := metadataResource{root: "/apis/" + k.gvk.Group + "/" + k.gvk.Version, resource: k.resource, namespaced: k.namespaced}
+		if k.gvk.Group == "" {
+			r.root = "/api/" + k.gvk.Version
+		}
 		out[k.gvk] = r
 		out[k.gvk.GroupVersion().WithKind(k.gvk.Kind+"List")] = r
 	}
@@ -74,14 +80,10 @@ func metadataPath(gvk schema.GroupVersionKind, namespace string) ([]string, bool
 	if !ok || r.namespaced != (namespace != "") {
 		return nil, false
 	}
-	path := []string{"/api", gvk.Version}
-	if gvk.Group != "" {
-		path = []string{"/apis", gvk.Group, gvk.Version}
-	}
 	if r.namespaced {
-		path = append(path, "namespaces", namespace)
+		return []string{r.root, "namespaces", namespace, r.resource}, true
 	}
-	return append(path, r.resource), true
+	return []string{r.root, r.resource}, true
 }
 
 // Get reads the metadata of a Namespace; everything else goes to the

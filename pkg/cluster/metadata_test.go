@@ -16,10 +16,10 @@ func TestMetadataPath(t *testing.T) {
 		namespace string
 		want      []string
 	}{
-		{corev1.SchemeGroupVersion.WithKind("Namespace"), "", []string{"/api", "v1", "namespaces"}},
-		{gw.WithKind("GatewayList"), "infra", []string{"/apis", "gateway.networking.k8s.io", "v1", "namespaces", "infra", "gateways"}},
-		{gw.WithKind("Gateway"), "infra", []string{"/apis", "gateway.networking.k8s.io", "v1", "namespaces", "infra", "gateways"}},
-		{gw.WithKind("ListenerSetList"), "team", []string{"/apis", "gateway.networking.k8s.io", "v1", "namespaces", "team", "listenersets"}},
+		{corev1.SchemeGroupVersion.WithKind("Namespace"), "", []string{"/api/v1", "namespaces"}},
+		{gw.WithKind("GatewayList"), "infra", []string{"/apis/gateway.networking.k8s.io/v1", "namespaces", "infra", "gateways"}},
+		{gw.WithKind("Gateway"), "infra", []string{"/apis/gateway.networking.k8s.io/v1", "namespaces", "infra", "gateways"}},
+		{gw.WithKind("ListenerSetList"), "team", []string{"/apis/gateway.networking.k8s.io/v1", "namespaces", "team", "listenersets"}},
 		// Served by the embedded reader: the wrong scope, other kinds and
 		// versions.
 		{corev1.SchemeGroupVersion.WithKind("Namespace"), "team", nil},
