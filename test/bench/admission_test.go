@@ -127,8 +127,6 @@ type target struct {
 	tolerateUnconfirmed bool
 	unconfirmed         atomic.Int32
 
-	// controlPlane are the API server's and etcd's processes.
-	controlPlane  []int
 	rounds        []roundResult
 	allowed       []time.Duration
 	denied        []time.Duration
@@ -209,9 +207,8 @@ func runAdmissions(b *testing.B, c *http.Client, targets []*target, probe *getPr
 	}
 	busyStarts := 0
 	for _, t := range targets {
-		t.controlPlane = controlPlane
 		t.reset()
-		t.saturate(b, c, reviews(-1, 0, warmupRequests)) // connections, first reads of the cache
+		t.saturate(b, c, reviews(-1, 0, warmupRequests), controlPlane) // connections, first reads of the cache
 	}
 	round := 0
 	for b.Loop() {
@@ -224,7 +221,7 @@ func runAdmissions(b *testing.B, c *http.Client, targets []*target, probe *getPr
 			if !waitQuiet(b, controlPlane, 10*time.Second) {
 				busyStarts++
 			}
-			t.rounds = append(t.rounds, t.saturate(b, c, batch[:saturationRequests]))
+			t.rounds = append(t.rounds, t.saturate(b, c, batch[:saturationRequests], controlPlane))
 			if t.gatewarden {
 				probe.start()
 			}
@@ -316,12 +313,13 @@ func pct(d []time.Duration, p int) time.Duration {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // saturate posts the bodies from concurrency workers as fast as the server
-// answers, and measures the elapsed time and the CPU the server used.
-func (t *target) saturate(b *testing.B, c *http.Client, batch []review) roundResult {
+// answers, and measures the elapsed time, the CPU the server used, the CPU
+// of the controlPlane processes and of the whole machine.
+func (t *target) saturate(b *testing.B, c *http.Client, batch []review, controlPlane []int) roundResult {
 	next := make(chan int)
 	var wg sync.WaitGroup
 	var failed atomic.Int32
-	cpu0, ctl0, busy0, start := cpuTime(b, t.pid), t.controlPlaneCPU(b), machineBusy(b), time.Now()
+	cpu0, ctl0, busy0, start := cpuTime(b, t.pid), cpuOf(b, controlPlane), machineBusy(b), time.Now()
 	for range concurrency {
 		wg.Go(func() {
 			for i := range next {
@@ -337,15 +335,7 @@ func (t *target) saturate(b *testing.B, c *http.Client, batch []review) roundRes
 	close(next)
 	wg.Wait()
 	return roundResult{requests: len(batch), elapsed: time.Since(start), cpu: cpuTime(b, t.pid) - cpu0,
-		controlPlane: t.controlPlaneCPU(b) - ctl0, busy: machineBusy(b) - busy0}
-}
-
-func (t *target) controlPlaneCPU(b *testing.B) time.Duration {
-	var d time.Duration
-	for _, pid := range t.controlPlane {
-		d += cpuTime(b, pid)
-	}
-	return d
+		controlPlane: cpuOf(b, controlPlane) - ctl0, busy: machineBusy(b) - busy0}
 }
 
 // paced posts the bodies at rate a second and returns the latencies of the

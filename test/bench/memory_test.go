@@ -68,7 +68,7 @@ func BenchmarkMemory(b *testing.B) {
 			ctx := context.Background()
 			round := 0
 			for b.Loop() {
-				t.saturate(b, hc, buildReviews(tpl, s, saturationRequests, defaultDenyShare, fmt.Sprintf("m%d", round)))
+				t.saturate(b, hc, buildReviews(tpl, s, saturationRequests, defaultDenyShare, fmt.Sprintf("m%d", round)), nil)
 				for _, step := range []struct {
 					labels map[string]string
 					want   metav1.ConditionStatus

@@ -45,6 +45,15 @@ func cpuTime(b *testing.B, pid int) time.Duration {
 	return time.Duration(utime+stime) * clockTick
 }
 
+// cpuOf is the CPU time the processes pids have used.
+func cpuOf(b *testing.B, pids []int) time.Duration {
+	var d time.Duration
+	for _, pid := range pids {
+		d += cpuTime(b, pid)
+	}
+	return d
+}
+
 // machineBusy is the CPU time every process on the machine has used since
 // boot: the first line of /proc/stat, all but idle and iowait.
 func machineBusy(b *testing.B) time.Duration {
@@ -223,16 +232,9 @@ func waitQuiet(b *testing.B, pids []int, limit time.Duration) bool {
 	const sample = 250 * time.Millisecond
 	deadline := time.Now().Add(limit)
 	for {
-		before := make([]time.Duration, len(pids))
-		for i, pid := range pids {
-			before[i] = cpuTime(b, pid)
-		}
+		before := cpuOf(b, pids)
 		time.Sleep(sample)
-		var used time.Duration
-		for i, pid := range pids {
-			used += cpuTime(b, pid) - before[i]
-		}
-		if used < sample/10 {
+		if used := cpuOf(b, pids) - before; used < sample/10 {
 			return true
 		}
 		if time.Now().After(deadline) {
