@@ -23,24 +23,31 @@ import (
 // on every Linux architecture Go supports.
 const clockTick = 10 * time.Millisecond
 
+// statFields are the fields of /proc/PID/stat from the third (state) on.
+// The command name, field 2, is in parentheses and may hold spaces: the
+// fields to count start after its closing one.
+func statFields(pid int) ([]string, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:])), nil
+}
+
 // cpuTime is the CPU a process has used so far, user and system.
 func cpuTime(b *testing.B, pid int) time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	fields, err := statFields(pid)
 	if err != nil {
 		b.Fatal(err)
 	}
-	// The command name, field 2, is in parentheses and may hold spaces:
-	// the fields to count start after its closing one.
-	end := bytes.LastIndexByte(data, ')')
-	fields := strings.Fields(string(data[end+1:]))
 	// fields[0] is field 3 (state); utime and stime are fields 14 and 15.
 	if len(fields) < 13 {
-		b.Fatalf("/proc/%d/stat: %q", pid, data)
+		b.Fatalf("/proc/%d/stat: %q", pid, fields)
 	}
 	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
 	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		b.Fatalf("/proc/%d/stat: %q", pid, data)
+		b.Fatalf("/proc/%d/stat: %q", pid, fields)
 	}
 	return time.Duration(utime+stime) * clockTick
 }
@@ -245,13 +252,8 @@ func waitQuiet(b *testing.B, pids []int, limit time.Duration) bool {
 
 // parentOf is the parent of process pid, or 0.
 func parentOf(pid int) int {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	end := bytes.LastIndexByte(data, ')')
-	fields := strings.Fields(string(data[end+1:]))
-	if len(fields) < 2 {
+	fields, err := statFields(pid)
+	if err != nil || len(fields) < 2 {
 		return 0
 	}
 	ppid, _ := strconv.Atoi(fields[1]) // fields[0] is field 3 (state)
