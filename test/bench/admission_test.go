@@ -28,7 +28,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -61,7 +60,9 @@ const routePath = "/validate-gateway-networking-k8s-io-v1-httproute"
 // bodies with fresh uids, shaped as the API server sends them on `kubectl
 // apply`: 10% (BENCH_DENY_SHARE) are routes gatewarden must deny, whose
 // admission waits on live reads from the API server; the sub-benchmark
-// deny=0% keeps the all-allowed figure.
+// deny=0% keeps the all-allowed figure. gatewarden runs as the chart's
+// ServiceAccount with a token, as its pod does (startAsChart), and the API
+// server's GET latency beside it is measured as the same user.
 //
 // It reports, pooled over all rounds: throughput at saturation and the CPU
 // each admission costs the server process (/proc/PID/stat), what it costs
@@ -82,15 +83,15 @@ func BenchmarkAdmission(b *testing.B) {
 
 	// gatewarden reads nothing but its cache and the API server here: no
 	// status writes, which BenchmarkAdmissionDuringStatusSync measures.
-	chart := c.startGatewarden(b, "admission-chart", chartLimit, "--status=false", "--pprof-bind-address="+pprofAddr)
-	bare := c.startGatewarden(b, "admission-bare", noLimit, "--status=false")
+	chart := c.startAsChart(b, "admission-chart", chartLimit, "--status=false", "--pprof-bind-address="+pprofAddr)
+	bare := c.startAsChart(b, "admission-bare", noLimit, "--status=false")
 	targets := []*target{
 		{name: "gatewarden " + chartLimit.String(), url: chart.URL + routePath, pid: chart.PID(), gatewarden: true},
 		{name: "gatewarden " + noLimit.String(), url: bare.URL + routePath, pid: bare.PID(), gatewarden: true},
 		c.noop(b, "generic"),
 		c.noop(b, "none"),
 	}
-	probe := c.getProbe(b, s)
+	probe := c.getProbe(b, s, c.installAsChart(b, true))
 	pids := make([]int, 0, len(targets))
 	for _, t := range targets {
 		pids = append(pids, t.pid)
@@ -620,14 +621,10 @@ type getProbe struct {
 	latencies []time.Duration
 }
 
-func (c *benchCluster) getProbe(b *testing.B, s shape) *getProbe {
-	cfg := rest.CopyConfig(c.Config)
-	cfg.QPS, cfg.Burst = -1, -1
-	pc, err := client.New(cfg, client.Options{Scheme: c.Scheme})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return &getProbe{c: pc, shape: s}
+// getProbe reads as the user of kubeconfig: gatewarden's, so that the
+// API server authenticates, authorizes and queues its GETs as gatewarden's.
+func (c *benchCluster) getProbe(b *testing.B, s shape, kubeconfig string) *getProbe {
+	return &getProbe{c: c.clientFor(b, kubeconfig), shape: s}
 }
 
 func (p *getProbe) start() {

@@ -187,6 +187,15 @@ type benchCluster struct {
 	routes   int
 	gateways int
 	relabel  bool
+	// chartInstall is what installAsChart installed, once.
+	chartInstall *chartInstall
+}
+
+// chartInstall is the chart's ServiceAccount, RBAC and flow control on a
+// control plane, and a kubeconfig for that ServiceAccount.
+type chartInstall struct {
+	kubeconfig  string
+	flowControl bool
 }
 
 var (
@@ -397,6 +406,14 @@ func withEnv(env map[string]string, start func()) {
 		}
 	}()
 	start()
+}
+
+// startAsChart is startGatewarden as the chart's ServiceAccount, with its
+// RBAC and flow control and a token as a pod's (installAsChart): the API
+// server authenticates, authorizes and queues gatewarden's reads and writes
+// as it does in a cluster.
+func (c *benchCluster) startAsChart(b *testing.B, name string, limit memoryLimit, flags ...string) *framework.Server {
+	return c.startGatewarden(b, name, limit, append([]string{"--kubeconfig=" + c.installAsChart(b, true)}, flags...)...)
 }
 
 // startGatewarden runs `gatewarden serve` against the cluster with the

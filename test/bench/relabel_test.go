@@ -32,7 +32,7 @@ import (
 func BenchmarkNamespaceRelabel1000Routes(b *testing.B) {
 	c := theCluster(b)
 	c.populate(b, benchRoutes(b))
-	s := c.startGatewarden(b, "relabel", chartLimit, "--status=false")
+	s := c.startAsChart(b, "relabel", chartLimit, "--status=false")
 	url := s.URL + "/validate--v1-namespace"
 	hc := c.keepAliveClient()
 	relabel := namespaceLabelChange(relabelNS)
@@ -129,7 +129,7 @@ func BenchmarkStatusConvergence(b *testing.B) {
 	}
 	for _, limit := range []memoryLimit{chartLimit, noLimit} {
 		b.Run(limit.String(), func(b *testing.B) {
-			s := c.startGatewarden(b, "status-"+limit.String(), limit, "--pprof-bind-address="+pprofAddr)
+			s := c.startAsChart(b, "status-"+limit.String(), limit, "--pprof-bind-address="+pprofAddr)
 			c.waitStatusSynced(b, s, shapeOf(n).totalRoutes())
 			ctx := context.Background()
 			var steps, firsts []time.Duration
@@ -165,7 +165,8 @@ func BenchmarkStatusConvergence(b *testing.B) {
 
 // flipStatuses is the floor of a convergence on this machine: what the API
 // server takes to write the 1,000 statuses of the relabel namespace when
-// nothing is evaluated. A client without rate limits, with as many
+// nothing is evaluated. A client without rate limits, as gatewarden's
+// ServiceAccount (as gatewarden writes), with as many
 // workers as gatewarden's --status-workers default, sets the Accepted
 // condition of gatewarden's entry on every route to want, writing the
 // status gatewarden would (same entry, same size; an update with the
@@ -187,6 +188,7 @@ func (c *benchCluster) flipStatuses(b *testing.B, want metav1.ConditionStatus, p
 	if want == metav1.ConditionFalse {
 		reason = gatewayv1.RouteReasonNotAllowedByListeners
 	}
+	writer := c.clientFor(b, c.installAsChart(b, true))
 	w := c.watchStatuses(b, relabelNS, defaultController)
 	next := make(chan *gatewayv1.HTTPRoute)
 	errs := make(chan error, workers)
@@ -214,9 +216,9 @@ func (c *benchCluster) flipStatuses(b *testing.B, want metav1.ConditionStatus, p
 				switch {
 				case err != nil:
 				case patch:
-					err = c.fast.Status().Patch(ctx, r, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+					err = writer.Status().Patch(ctx, r, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
 				default:
-					err = c.fast.Status().Update(ctx, r)
+					err = writer.Status().Update(ctx, r)
 				}
 			}
 			errs <- err
