@@ -80,6 +80,7 @@ type serveOptions struct {
 	selfSignedCheckPeriod time.Duration
 
 	confirmTimeout time.Duration
+	hedgeAfter     time.Duration
 
 	memoryLimit resource.QuantityValue
 
@@ -133,6 +134,7 @@ tls.key) and reloaded when the files change.`,
 	f.Var(&o.namespaceMode, "namespace-enforcement", "what a Namespace label change that detaches routes is: warn, deny or off")
 	f.Var(&o.gatewayMode, "gateway-enforcement", "what a Gateway change that detaches routes is: warn, deny or off")
 	f.DurationVar(&o.confirmTimeout, "confirm-timeout", cluster.DefaultConfirmTimeout, "how long one admission may wait on the API server (live confirmations, a cache miss): keep it well under the webhook's timeoutSeconds, so that the API server gets gatewarden's answer rather than its own timeout. When it passes, a rejection is warned about, not denied; a grant the guard could not check is refused")
+	f.DurationVar(&o.hedgeAfter, "confirm-hedge-after", cluster.DefaultHedgeAfter, "how long a confirmation's list of a Gateway or ListenerSet by name (answered from the API server's watch cache, which on a busy cluster may wait up to 100 ms for etcd) may take before a GET of the same object races it; 0 never races it")
 	f.StringVar(&o.grantApprovers, "grant-approvers", "", "who may grant a namespace access to a Gateway by labelling it: group:NAME,user:NAME,...; empty lets anyone, with a warning")
 	f.BoolVar(&o.status, "status", true, "write gatewarden's own entry in the status.parents of routes")
 	f.StringVar(&o.statusControllerName, "status-controller-name", "gatewarden.dev/attachment", "controllerName of gatewarden's status.parents entries")
@@ -185,6 +187,9 @@ func (o *serveOptions) validate() error {
 	}
 	if o.confirmTimeout <= 0 {
 		return fmt.Errorf("--confirm-timeout %s is not positive", o.confirmTimeout)
+	}
+	if o.hedgeAfter < 0 {
+		return fmt.Errorf("--confirm-hedge-after %s is negative", o.hedgeAfter)
 	}
 	if o.memoryLimit.Sign() < 0 {
 		return fmt.Errorf("--memory-limit %s is negative", o.memoryLimit.String())
@@ -326,7 +331,7 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 	}
 	log.Info("Starting gatewarden", "version", buildVersion(), "routeKinds", kinds, "referenceGrantV1", grantV1, "listenerSets", listenerSets,
 		"routeEnforcement", o.routeMode, "listenerSetEnforcement", o.listenerSetMode, "namespaceEnforcement", o.namespaceMode,
-		"gatewayEnforcement", o.gatewayMode, "confirmTimeout", o.confirmTimeout)
+		"gatewayEnforcement", o.gatewayMode, "confirmTimeout", o.confirmTimeout, "confirmHedgeAfter", o.hedgeAfter)
 
 	var selfSigned *certs.SelfSigned
 	if o.selfSigned {
@@ -402,6 +407,7 @@ func (o *serveOptions) run(ctx context.Context, s streams) error {
 	}
 	reader := cluster.NewReader(mgr.GetCache(), confirmations, served)
 	reader.ConfirmTimeout = o.confirmTimeout
+	reader.HedgeAfter = o.hedgeAfter
 	if err := reader.Watch(ctx, mgr.GetCache()); err != nil {
 		return err
 	}

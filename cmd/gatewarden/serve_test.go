@@ -19,6 +19,7 @@ func TestServeRefusesBadFlags(t *testing.T) {
 	}{
 		{"--confirm-timeout=0s", "--confirm-timeout 0s is not positive"},
 		{"--confirm-timeout=-1s", "--confirm-timeout -1s is not positive"},
+		{"--confirm-hedge-after=-1ms", "--confirm-hedge-after -1ms is negative"},
 		{"--webhook-port=0", "--webhook-port 0 is not a port"},
 		{"--log-format=xml", `--log-format "xml" is not json or console`},
 		{"--memory-limit=-1Gi", "--memory-limit -1Gi is negative"},

@@ -12,7 +12,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -61,6 +60,11 @@ type Reader struct {
 	// ConfirmTimeout bounds the reads of one admission (see Deadline); zero
 	// leaves them unbounded.
 	ConfirmTimeout time.Duration
+	// HedgeAfter is how long a list by name may take before a GET races it
+	// (readByName); zero makes the lists alone.
+	HedgeAfter time.Duration
+	// byName is the state of readByName per kind, fixed at NewReader.
+	byName map[schema.GroupVersionKind]*byNameReads
 
 	// mu guards flights (confirm.go); it is never held while reading.
 	mu      sync.Mutex
@@ -99,11 +103,18 @@ type confirmation struct {
 
 // NewReader returns a Reader over the manager's cache and live client.
 func NewReader(cache, live client.Reader, o Options) *Reader {
-	return &Reader{
-		Cache: cache, Live: live, Options: o, now: time.Now,
+	r := &Reader{
+		Cache: cache, Live: live, Options: o, now: time.Now, HedgeAfter: DefaultHedgeAfter,
 		flights: map[confirmKey]*keyFlights{}, prepared: map[types.UID]preparedObject{},
 		tables: tableCache{entries: map[types.UID]tableEntry{}},
+		byName: map[schema.GroupVersionKind]*byNameReads{},
 	}
+	for _, k := range metadataKinds {
+		if k.byName {
+			r.byName[k.gvk] = &byNameReads{}
+		}
+	}
+	return r
 }
 
 // Deadline bounds the reads one admission makes, from the cache and the API
@@ -398,40 +409,27 @@ func get[T client.Object](ctx context.Context, r *Reader, key types.NamespacedNa
 // listeners is kilobytes of JSON to encode and decode). It reports whether
 // the object exists; kinds it has no metadata read for are never current.
 //
-// A Gateway or a ListenerSet is read as a list by name: the API server
-// serves a consistent list from its watch cache, as fresh as a GET (it
-// first asks etcd for the current revision and waits until its cache has
-// it), without reading the object from etcd and decoding its JSON, which
-// was most of the API server's work for a confirmation. A Namespace is
-// stored as protobuf, cheap to decode, and a list of Namespaces would
-// share the informer's priority level: it is read with a GET.
+// A Gateway or a ListenerSet is read as a list by name, raced by a GET when
+// the list is slow (readByName): the API server serves a consistent list
+// from its watch cache, as fresh as a GET (it first asks etcd for the
+// current revision and waits until its cache has it), without reading the
+// object from etcd and decoding its JSON. A Namespace is stored as
+// protobuf, cheap to decode, and a list of Namespaces would share the
+// informer's priority level: it is read with a GET.
 func (r *Reader) stillCurrent(ctx context.Context, key types.NamespacedName, obj client.Object) (current, exists bool, err error) {
 	kind, ok := metadataKinds[reflect.TypeOf(obj)]
 	if !ok {
 		return false, true, nil
 	}
-	var m *metav1.PartialObjectMetadata
+	read := r.getMetadata
 	if kind.byName {
-		list := &metav1.PartialObjectMetadataList{}
-		list.SetGroupVersionKind(kind.gvk.GroupVersion().WithKind(kind.gvk.Kind + "List"))
-		if err := r.Live.List(ctx, list, client.InNamespace(key.Namespace), client.MatchingFields{"metadata.name": key.Name}); err != nil {
-			return false, true, err
-		}
-		if len(list.Items) == 0 {
-			return false, false, nil
-		}
-		m = &list.Items[0]
-	} else {
-		m = &metav1.PartialObjectMetadata{}
-		m.SetGroupVersionKind(kind.gvk)
-		switch err := r.Live.Get(ctx, key, m); {
-		case apierrors.IsNotFound(err):
-			return false, false, nil
-		case err != nil:
-			return false, true, err
-		}
+		read = r.readByName
 	}
-	return m.UID == obj.GetUID() && m.ResourceVersion == obj.GetResourceVersion(), true, nil
+	a := read(ctx, kind.gvk, key)
+	if a.err != nil || !a.exists {
+		return false, a.exists, a.err
+	}
+	return a.m.UID == obj.GetUID() && a.m.ResourceVersion == obj.GetResourceVersion(), true, nil
 }
 
 // metadataKinds are the kinds confirmations read metadata of first, their

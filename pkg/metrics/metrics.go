@@ -31,6 +31,18 @@ var (
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"kind"})
 
+	// ConfirmationReads counts the reads of a Gateway's or a ListenerSet's
+	// metadata before a denial by kind and by what answered: "list", a list
+	// by name in time; "list-late", one that answered after a GET was sent
+	// to race it; "hedge", the GET that won the race; "get", a GET alone,
+	// made while lists keep losing (pkg/cluster, readByName). Many hedges
+	// and GETs mean the API server's watch cache keeps confirmations waiting
+	// on etcd.
+	ConfirmationReads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatewarden_confirmation_reads_total",
+		Help: "Reads of a Gateway's or ListenerSet's metadata before a denial, by kind and by what answered (list, list-late, hedge, get).",
+	}, []string{"kind", "answer"})
+
 	// Routes is the number of route parentRefs to each parent (a Gateway or
 	// a ListenerSet) by whether it accepts them, as the status reconciler
 	// last evaluated them.
@@ -41,7 +53,7 @@ var (
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(AdmissionDecisions, EvaluationDuration, Routes)
+	ctrlmetrics.Registry.MustRegister(AdmissionDecisions, EvaluationDuration, ConfirmationReads, Routes)
 }
 
 // ObserveAdmission records one route or ListenerSet admission.

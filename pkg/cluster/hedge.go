@@ -1,0 +1,176 @@
+package cluster
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/gatewarden/gatewarden/pkg/metrics"
+)
+
+// DefaultHedgeAfter is how long a confirmation's list by name may take
+// before a GET of the same object races it: several times a GET's latency
+// on a healthy API server, and well under the 100 ms the API server's watch
+// cache may wait for etcd's progress notification.
+const DefaultHedgeAfter = 20 * time.Millisecond
+
+// A Gateway's or a ListenerSet's metadata has two linearizable reads, each
+// as fresh as the moment it is made:
+//
+//   - a list by metadata.name, answered from the API server's watch cache:
+//     the API server asks etcd for its current revision and waits until its
+//     watch cache has seen it. It costs the API server least (no read from
+//     etcd, no JSON to decode), but on a cluster where anything else was
+//     written since the last Gateway event (a node's Lease, an Event),
+//     that revision is one the watch cache of a quiet resource learns of
+//     only from etcd's progress notification, which the API server asks
+//     for at most every 100 ms: with 20 writes a second elsewhere, 70% of
+//     the lists in the admission benchmark waited, 50 ms on average;
+//   - a GET, answered from etcd: never waits on the watch cache, but costs
+//     the API server the object's JSON to decode (about half as much again
+//     as the list, measured).
+//
+// byNameRead makes the list, and races it with a GET when the list has not
+// answered within hedgeAfter: the first answer wins and the other read is
+// cancelled. While lists keep losing (a busy cluster, or a storm of
+// denials with writes around it), it makes the GET alone, and tries a list
+// again every probeEvery reads to find out when they are fast again.
+type byNameReads struct {
+	mu sync.Mutex
+	// slow grows by slowStep when a list does not answer within hedgeAfter
+	// and shrinks by one when it does, within [0, slowMax]: at slowGetFirst
+	// or more, reads are GETs (with hysteresis: fast lists must outnumber
+	// slow ones to get back).
+	slow  int
+	reads int
+}
+
+const (
+	slowStep     = 2
+	slowMax      = 8
+	slowGetFirst = 4
+	probeEvery   = 16
+)
+
+// getFirst reports whether the next read should be a GET alone.
+func (h *byNameReads) getFirst() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.reads++
+	return h.slow >= slowGetFirst && h.reads%probeEvery != 0
+}
+
+// listed records whether a list answered within hedgeAfter.
+func (h *byNameReads) listed(inTime bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if inTime {
+		h.slow = max(0, h.slow-1)
+	} else {
+		h.slow = min(slowMax, h.slow+slowStep)
+	}
+}
+
+// metadataAnswer is what one read of an object's metadata said.
+type metadataAnswer struct {
+	m      *metav1.PartialObjectMetadata
+	exists bool
+	err    error
+	// list says the answer is a list's (in readByName's race).
+	list bool
+}
+
+// answerOf names what answered a race, for metrics.ConfirmationReads.
+func answerOf(list, hedged bool) string {
+	switch {
+	case !list:
+		return "hedge"
+	case hedged:
+		return "list-late"
+	}
+	return "list"
+}
+
+// readByName reads the metadata of key, of a kind read by name (see
+// byNameReads).
+func (r *Reader) readByName(ctx context.Context, gvk schema.GroupVersionKind, key types.NamespacedName) metadataAnswer {
+	h := r.byName[gvk]
+	switch {
+	case h == nil || r.HedgeAfter <= 0:
+		return r.listByName(ctx, gvk, key)
+	case h.getFirst():
+		metrics.ConfirmationReads.WithLabelValues(gvk.Kind, "get").Inc()
+		return r.getMetadata(ctx, gvk, key)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	// The read that loses is cancelled; it answers into the buffer.
+	defer cancel()
+	answers := make(chan metadataAnswer, 2)
+	go func() {
+		a := r.listByName(ctx, gvk, key)
+		a.list = true
+		answers <- a
+	}()
+	hedge := time.NewTimer(r.HedgeAfter)
+	defer hedge.Stop()
+	inFlight, hedged := 1, false
+	var firstErr error
+	for {
+		select {
+		case a := <-answers:
+			inFlight--
+			if a.err == nil {
+				h.listed(!hedged)
+				metrics.ConfirmationReads.WithLabelValues(gvk.Kind, answerOf(a.list, hedged)).Inc()
+				return a
+			}
+			if firstErr == nil {
+				firstErr = a.err
+			}
+			if inFlight == 0 {
+				// A list that fails before the hedge is its answer; a
+				// failure of both reads, the first failure.
+				return metadataAnswer{exists: true, err: firstErr}
+			}
+		case <-hedge.C:
+			hedged = true
+			inFlight++
+			go func() { answers <- r.getMetadata(ctx, gvk, key) }()
+		case <-ctx.Done():
+			return metadataAnswer{exists: true, err: ctx.Err()}
+		}
+	}
+}
+
+// listByName lists the metadata of gvk's objects in key's namespace by
+// metadata.name.
+func (r *Reader) listByName(ctx context.Context, gvk schema.GroupVersionKind, key types.NamespacedName) metadataAnswer {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if err := r.Live.List(ctx, list, client.InNamespace(key.Namespace), client.MatchingFields{"metadata.name": key.Name}); err != nil {
+		return metadataAnswer{exists: true, err: err}
+	}
+	if len(list.Items) == 0 {
+		return metadataAnswer{}
+	}
+	return metadataAnswer{m: &list.Items[0], exists: true}
+}
+
+// getMetadata GETs the metadata of key.
+func (r *Reader) getMetadata(ctx context.Context, gvk schema.GroupVersionKind, key types.NamespacedName) metadataAnswer {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(gvk)
+	switch err := r.Live.Get(ctx, key, m); {
+	case apierrors.IsNotFound(err):
+		return metadataAnswer{}
+	case err != nil:
+		return metadataAnswer{exists: true, err: err}
+	}
+	return metadataAnswer{m: m, exists: true}
+}
