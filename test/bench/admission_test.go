@@ -31,6 +31,8 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/gatewarden/gatewarden/test/framework"
 )
 
 // The admission load: saturationRequests posted as fast as the server
@@ -62,7 +64,11 @@ const routePath = "/validate-gateway-networking-k8s-io-v1-httproute"
 // admission waits on live reads from the API server; the sub-benchmark
 // deny=0% keeps the all-allowed figure. gatewarden runs as the chart's
 // ServiceAccount with a token, as its pod does (startAsChart), and the API
-// server's GET latency beside it is measured as the same user.
+// server's GET latency beside it is measured as the same user. The cluster
+// is not quiet: 20 node Leases a second are renewed meanwhile
+// (BENCH_HEARTBEATS; see heartbeats for why it matters), and
+// gw-reads-by-get-% says how many of gatewarden's confirmations of Gateways
+// a GET answered rather than a list (readByName in pkg/cluster).
 //
 // It reports, pooled over all rounds: throughput at saturation and the CPU
 // each admission costs the server process (/proc/PID/stat), what it costs
@@ -92,6 +98,10 @@ func BenchmarkAdmission(b *testing.B) {
 		c.noop(b, "none"),
 	}
 	probe := c.getProbe(b, s, c.installAsChart(b, true))
+	if hb := envInt(b, "BENCH_HEARTBEATS", defaultHeartbeats); hb > 0 {
+		c.heartbeats(b, hb)
+		b.Logf("BENCH_HEARTBEATS: %d node Lease renewals a second meanwhile", hb)
+	}
 	pids := make([]int, 0, len(targets))
 	for _, t := range targets {
 		pids = append(pids, t.pid)
@@ -109,11 +119,52 @@ func BenchmarkAdmission(b *testing.B) {
 				c.profileAPIServer(b, 20*time.Second)
 				profileGatewarden(b, 20*time.Second)
 			}
+			before := confirmationReads(b, chart, bare)
 			runAdmissions(b, c.keepAliveClient(), targets, probe, func(round, server, n int) []review {
 				return buildReviews(tpl, s, n, share, fmt.Sprintf("r%d-s%d", round, server))
 			})
+			if share > 0 {
+				// The share of gatewarden's confirmations of Gateways a GET
+				// answered: the hedges that won and the GETs made alone.
+				after := confirmationReads(b, chart, bare)
+				var all, byGet float64
+				for i, answer := range readAnswers {
+					n := after[i] - before[i]
+					all += n
+					if answer == "hedge" || answer == "get" {
+						byGet += n
+					}
+				}
+				if all == 0 {
+					b.Fatal("gatewarden counted no confirmation of a Gateway")
+				}
+				b.ReportMetric(100*byGet/all, "gw-reads-by-get-%")
+			}
 		})
 	}
+}
+
+// defaultHeartbeats is BENCH_HEARTBEATS's default: a cluster of 200 nodes,
+// whose kubelets renew their Leases every 10 s (heartbeats).
+const defaultHeartbeats = 20
+
+// readAnswers are the answers of gatewarden_confirmation_reads_total.
+var readAnswers = []string{"list", "list-late", "hedge", "get"}
+
+// confirmationReads sums gatewarden_confirmation_reads_total of servers, by
+// readAnswers.
+func confirmationReads(b *testing.B, servers ...*framework.Server) []float64 {
+	out := make([]float64, len(readAnswers))
+	for _, s := range servers {
+		for i, answer := range readAnswers {
+			v, _, err := s.Metric(context.Background(), "gatewarden_confirmation_reads_total", "answer", answer)
+			if err != nil {
+				b.Fatal(err)
+			}
+			out[i] += v
+		}
+	}
+	return out
 }
 
 // target is one server under load, and what was measured of it.
