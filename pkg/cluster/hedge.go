@@ -36,11 +36,12 @@ const DefaultHedgeAfter = 20 * time.Millisecond
 //     the API server the object's JSON to decode (about half as much again
 //     as the list, measured).
 //
-// byNameRead makes the list, and races it with a GET when the list has not
+// readByName makes the list, and races it with a GET when the list has not
 // answered within hedgeAfter: the first answer wins and the other read is
 // cancelled. While lists keep losing (a busy cluster, or a storm of
-// denials with writes around it), it makes the GET alone, and tries a list
-// again every probeEvery reads to find out when they are fast again.
+// denials with writes around it), it makes the GET alone, and every
+// probeEvery reads a list beside it that answers no admission, only to find
+// out when lists are fast again: a probe must not make a denial wait.
 type byNameReads struct {
 	mu sync.Mutex
 	// slow grows by slowStep when a list does not answer within hedgeAfter
@@ -58,12 +59,16 @@ const (
 	probeEvery   = 16
 )
 
-// getFirst reports whether the next read should be a GET alone.
-func (h *byNameReads) getFirst() bool {
+// plan says whether the next read is a GET alone, and whether a list
+// should probe beside it.
+func (h *byNameReads) plan() (getOnly, probe bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.slow < slowGetFirst {
+		return false, false
+	}
 	h.reads++
-	return h.slow >= slowGetFirst && h.reads%probeEvery != 0
+	return true, h.reads%probeEvery == 0
 }
 
 // listed records whether a list answered within hedgeAfter.
@@ -101,10 +106,13 @@ func answerOf(list, hedged bool) string {
 // byNameReads).
 func (r *Reader) readByName(ctx context.Context, gvk schema.GroupVersionKind, key types.NamespacedName) metadataAnswer {
 	h := r.byName[gvk]
-	switch {
-	case h == nil || r.HedgeAfter <= 0:
+	if h == nil || r.HedgeAfter <= 0 {
 		return r.listByName(ctx, gvk, key)
-	case h.getFirst():
+	}
+	if getOnly, probe := h.plan(); getOnly {
+		if probe {
+			go r.probeList(ctx, h, gvk, key)
+		}
 		metrics.ConfirmationReads.WithLabelValues(gvk.Kind, "get").Inc()
 		return r.getMetadata(ctx, gvk, key)
 	}
@@ -146,6 +154,14 @@ func (r *Reader) readByName(ctx context.Context, gvk schema.GroupVersionKind, ke
 			return metadataAnswer{exists: true, err: ctx.Err()}
 		}
 	}
+}
+
+// probeList makes a list that answers nothing, only to record whether it
+// answered within hedgeAfter; it gives up then.
+func (r *Reader) probeList(ctx context.Context, h *byNameReads, gvk schema.GroupVersionKind, key types.NamespacedName) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.HedgeAfter)
+	defer cancel()
+	h.listed(r.listByName(ctx, gvk, key).err == nil)
 }
 
 // listByName lists the metadata of gvk's objects in key's namespace by

@@ -124,8 +124,9 @@ func TestReadByNameHedgesASlowList(t *testing.T) {
 	assert.False(t, a.exists)
 }
 
-// While lists keep losing, reads are GETs alone, with a hedged list every
-// probeEvery reads; once the probes' lists are fast again, reads are lists.
+// While lists keep losing, reads are GETs alone, and every probeEvery reads
+// a list probes beside the GET without holding up the answer; once the
+// probes' lists are fast again, reads are lists.
 func TestReadByNameGetsWhileListsAreSlow(t *testing.T) {
 	gw, key := hedgeGateway()
 	var slow atomic.Bool
@@ -141,35 +142,46 @@ func TestReadByNameGetsWhileListsAreSlow(t *testing.T) {
 	// busy machine; the slow lists wait for the hedge.
 	r.HedgeAfter = 200 * time.Millisecond
 	ctx := context.Background()
-	read := func() {
+	read := func() time.Duration {
 		t.Helper()
+		start := time.Now()
 		a := r.readByName(ctx, gatewayGVK, key)
 		require.NoError(t, a.err)
 		require.Equal(t, "7", a.m.ResourceVersion)
+		return time.Since(start)
 	}
 	// Two lost races take the reads to GETs.
-	require.False(t, r.byName[gatewayGVK].getFirstNow())
+	h := r.byName[gatewayGVK]
+	require.False(t, h.getFirstNow())
 	for range slowGetFirst / slowStep {
 		read()
 	}
-	lists := s.lists.Load()
-	require.Equal(t, int32(slowGetFirst/slowStep), lists)
-	require.True(t, r.byName[gatewayGVK].getFirstNow())
-	gets := answered("get")
+	require.Equal(t, int32(slowGetFirst/slowStep), s.lists.Load())
+	require.True(t, h.getFirstNow())
+
+	lists, gets, answeredByGet := s.lists.Load(), s.gets.Load(), answered("get")
 	for range 2 * probeEvery {
-		read()
+		assert.Less(t, read(), r.HedgeAfter, "a GET alone does not wait for a probe")
 	}
-	assert.Equal(t, float64(2*probeEvery-2), answered("get")-gets)
-	assert.Equal(t, lists+2, s.lists.Load(), "one hedged list every %d reads", probeEvery)
+	assert.Equal(t, gets+2*probeEvery, s.gets.Load(), "every read a GET")
+	assert.Equal(t, float64(2*probeEvery), answered("get")-answeredByGet)
+	assert.Eventually(t, func() bool { return s.lists.Load() == lists+2 }, 5*time.Second, time.Millisecond,
+		"one probe every %d reads", probeEvery)
+	// The probes that found lists slow keep the reads GETs.
+	assert.Eventually(t, func() bool { return s.listCancelled.Load() == lists+2 }, 5*time.Second, time.Millisecond)
+	require.True(t, h.getFirstNow())
 
 	// The lists are fast again: each probe that finds so takes the state
 	// a step back; past the threshold the reads are lists again.
 	slow.Store(false)
-	reads := 0
-	for r.byName[gatewayGVK].getFirstNow() {
-		read()
-		reads++
+	for reads := 0; h.getFirstNow(); reads++ {
 		require.LessOrEqual(t, reads, (slowMax-slowGetFirst+1)*probeEvery, "the reads never went back to lists")
+		slowBefore := h.slowNow()
+		read()
+		if h.probed() {
+			// A probe: its fast list takes the state a step back.
+			require.Eventually(t, func() bool { return h.slowNow() == slowBefore-1 }, 5*time.Second, time.Millisecond)
+		}
 	}
 	getsBefore := s.gets.Load()
 	for range probeEvery {
@@ -241,9 +253,20 @@ func TestReadByNameErrors(t *testing.T) {
 	})
 }
 
-// getFirstNow reports whether the reads are GETs, but for the probes.
+// getFirstNow reports whether the reads are GETs.
 func (h *byNameReads) getFirstNow() bool {
+	return h.slowNow() >= slowGetFirst
+}
+
+// probed reports whether the last read in GET mode started a probe.
+func (h *byNameReads) probed() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.slow >= slowGetFirst
+	return h.reads%probeEvery == 0
+}
+
+func (h *byNameReads) slowNow() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.slow
 }
