@@ -97,6 +97,22 @@ func TestConfirmationReadsAnswerAsTheMetadataClient(t *testing.T) {
 		assert.Equal(t, want.Items, got.Items)
 		assert.NotEmpty(t, got.ResourceVersion, "a consistent list says which revision it read")
 	})
+	// The GET that races a slow list (cluster.readByName): the same
+	// metadata as the list's item.
+	t.Run("a Gateway's metadata", func(t *testing.T) {
+		gatewayKind := schema.GroupVersion(gatewayv1.GroupVersion).WithKind("Gateway")
+		got, want := metadata(gatewayKind), metadata(gatewayKind)
+		require.NoError(t, r.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: "gw"}, got))
+		require.NoError(t, reference.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: "gw"}, want))
+		assert.Equal(t, want, got)
+		listed := list()
+		require.NoError(t, r.List(ctx, listed, client.InNamespace(ns.Name), client.MatchingFields{"metadata.name": "gw"}))
+		require.Len(t, listed.Items, 1)
+		assert.Equal(t, listed.Items[0].UID, got.UID)
+		assert.Equal(t, listed.Items[0].ResourceVersion, got.ResourceVersion)
+		err := r.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: "gw-3"}, metadata(gatewayKind))
+		assert.True(t, apierrors.IsNotFound(err), "want NotFound, got %v", err)
+	})
 	t.Run("a Gateway that does not exist", func(t *testing.T) {
 		got := list()
 		require.NoError(t, r.List(ctx, got, client.InNamespace(ns.Name), client.MatchingFields{"metadata.name": "gw-3"}))
