@@ -71,16 +71,29 @@ func (h *byNameReads) plan() (getOnly, probe bool) {
 	return true, h.reads%probeEvery == 0
 }
 
-// listed records whether a list answered within hedgeAfter.
-func (h *byNameReads) listed(inTime bool) {
+// listed records how a list fared: in time (before the hedge), late (after
+// the hedge began, but before the GET that raced it), or lost (the GET
+// answered first). A late list is no evidence of a waiting watch cache: on
+// a machine whose CPUs are all busy every read is slow, a GET as much as a
+// list, and making GETs instead would only cost the API server more.
+func (h *byNameReads) listed(o listOutcome) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if inTime {
+	switch o {
+	case listInTime:
 		h.slow = max(0, h.slow-1)
-	} else {
+	case listLost:
 		h.slow = min(slowMax, h.slow+slowStep)
 	}
 }
+
+type listOutcome int
+
+const (
+	listInTime listOutcome = iota
+	listLate
+	listLost
+)
 
 // metadataAnswer is what one read of an object's metadata said.
 type metadataAnswer struct {
@@ -89,6 +102,17 @@ type metadataAnswer struct {
 	err    error
 	// list says the answer is a list's (in readByName's race).
 	list bool
+}
+
+// outcomeOf is how the list fared in a race that list's answer won or not.
+func outcomeOf(list, hedged bool) listOutcome {
+	switch {
+	case !list:
+		return listLost
+	case hedged:
+		return listLate
+	}
+	return listInTime
 }
 
 // answerOf names what answered a race, for metrics.ConfirmationReads.
@@ -110,10 +134,10 @@ func (r *Reader) readByName(ctx context.Context, gvk schema.GroupVersionKind, ke
 		return r.listByName(ctx, gvk, key)
 	}
 	if getOnly, probe := h.plan(); getOnly {
-		if probe {
-			go r.probeList(ctx, h, gvk, key)
-		}
 		metrics.ConfirmationReads.WithLabelValues(gvk.Kind, "get").Inc()
+		if probe {
+			return r.getWithProbe(ctx, h, gvk, key)
+		}
 		return r.getMetadata(ctx, gvk, key)
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -134,7 +158,7 @@ func (r *Reader) readByName(ctx context.Context, gvk schema.GroupVersionKind, ke
 		case a := <-answers:
 			inFlight--
 			if a.err == nil {
-				h.listed(!hedged)
+				h.listed(outcomeOf(a.list, hedged))
 				metrics.ConfirmationReads.WithLabelValues(gvk.Kind, answerOf(a.list, hedged)).Inc()
 				return a
 			}
@@ -156,12 +180,31 @@ func (r *Reader) readByName(ctx context.Context, gvk schema.GroupVersionKind, ke
 	}
 }
 
-// probeList makes a list that answers nothing, only to record whether it
-// answered within hedgeAfter; it gives up then.
-func (r *Reader) probeList(ctx context.Context, h *byNameReads, gvk schema.GroupVersionKind, key types.NamespacedName) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.HedgeAfter)
-	defer cancel()
-	h.listed(r.listByName(ctx, gvk, key).err == nil)
+// getWithProbe makes the GET that answers, and beside it a list that
+// answers nothing, only to record whether lists are fast again: the list
+// loses if it has not answered hedgeAfter after the GET did, as it would
+// have lost the race of a hedged read.
+func (r *Reader) getWithProbe(ctx context.Context, h *byNameReads, gvk schema.GroupVersionKind, key types.NamespacedName) metadataAnswer {
+	probeCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	listed := make(chan error, 1)
+	go func() { listed <- r.listByName(probeCtx, gvk, key).err }()
+	a := r.getMetadata(ctx, gvk, key)
+	go func() {
+		defer cancel()
+		deadline := time.NewTimer(r.HedgeAfter)
+		defer deadline.Stop()
+		select {
+		case err := <-listed:
+			if err == nil {
+				h.listed(listInTime)
+				return
+			}
+			h.listed(listLost)
+		case <-deadline.C:
+			h.listed(listLost)
+		}
+	}()
+	return a
 }
 
 // listByName lists the metadata of gvk's objects in key's namespace by

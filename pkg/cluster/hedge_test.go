@@ -124,6 +124,41 @@ func TestReadByNameHedgesASlowList(t *testing.T) {
 	assert.False(t, a.exists)
 }
 
+// A list that answers after the hedge began but before the GET is not
+// counted against lists: on a busy machine every read is slow.
+func TestReadByNameLateListIsNoEvidence(t *testing.T) {
+	gw, key := hedgeGateway()
+	var getStarted chan struct{}
+	s := &hedgeServer{
+		list: func(ctx context.Context) error {
+			select {
+			case <-getStarted:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		},
+		get: func(ctx context.Context) error {
+			close(getStarted)
+			return waitForCancel(ctx)
+		},
+	}
+	r := s.reader(t, gw)
+	h := r.byName[gatewayGVK]
+	late := answered("list-late")
+	for range 3 * slowGetFirst {
+		getStarted = make(chan struct{})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		a := r.readByName(ctx, gatewayGVK, key)
+		cancel()
+		require.NoError(t, a.err)
+		assert.Equal(t, "7", a.m.ResourceVersion, "the list's answer")
+		assert.Zero(t, h.slowNow())
+	}
+	assert.Equal(t, float64(3*slowGetFirst), answered("list-late")-late)
+	assert.Equal(t, int32(3*slowGetFirst), s.gets.Load(), "every list raced")
+}
+
 // While lists keep losing, reads are GETs alone, and every probeEvery reads
 // a list probes beside the GET without holding up the answer; once the
 // probes' lists are fast again, reads are lists.
