@@ -44,10 +44,10 @@ const DefaultHedgeAfter = 20 * time.Millisecond
 // out when lists are fast again: a probe must not make a denial wait.
 type byNameReads struct {
 	mu sync.Mutex
-	// slow grows by slowStep when a list does not answer within hedgeAfter
-	// and shrinks by one when it does, within [0, slowMax]: at slowGetFirst
-	// or more, reads are GETs (with hysteresis: fast lists must outnumber
-	// slow ones to get back).
+	// slow grows by slowStep when the GET beats a list and shrinks by one
+	// when a list answers within hedgeAfter, within [0, slowMax]: at
+	// slowGetFirst or more, reads are GETs (with hysteresis: fast lists must
+	// outnumber slow ones to get back).
 	slow  int
 	reads int
 }
@@ -104,7 +104,8 @@ type metadataAnswer struct {
 	list bool
 }
 
-// outcomeOf is how the list fared in a race that list's answer won or not.
+// outcomeOf is how the list fared in a race: list says whether the list's
+// answer won, hedged whether the GET had begun.
 func outcomeOf(list, hedged bool) listOutcome {
 	switch {
 	case !list:
@@ -115,15 +116,10 @@ func outcomeOf(list, hedged bool) listOutcome {
 	return listInTime
 }
 
-// answerOf names what answered a race, for metrics.ConfirmationReads.
-func answerOf(list, hedged bool) string {
-	switch {
-	case !list:
-		return "hedge"
-	case hedged:
-		return "list-late"
-	}
-	return "list"
+// answer names what answered a race with outcome o, for
+// metrics.ConfirmationReads.
+func (o listOutcome) answer() string {
+	return [...]string{listInTime: "list", listLate: "list-late", listLost: "hedge"}[o]
 }
 
 // readByName reads the metadata of key, of a kind read by name (see
@@ -158,8 +154,9 @@ func (r *Reader) readByName(ctx context.Context, gvk schema.GroupVersionKind, ke
 		case a := <-answers:
 			inFlight--
 			if a.err == nil {
-				h.listed(outcomeOf(a.list, hedged))
-				metrics.ConfirmationReads.WithLabelValues(gvk.Kind, answerOf(a.list, hedged)).Inc()
+				o := outcomeOf(a.list, hedged)
+				h.listed(o)
+				metrics.ConfirmationReads.WithLabelValues(gvk.Kind, o.answer()).Inc()
 				return a
 			}
 			if firstErr == nil {
@@ -193,16 +190,15 @@ func (r *Reader) getWithProbe(ctx context.Context, h *byNameReads, gvk schema.Gr
 		defer cancel()
 		deadline := time.NewTimer(r.HedgeAfter)
 		defer deadline.Stop()
+		o := listLost
 		select {
 		case err := <-listed:
 			if err == nil {
-				h.listed(listInTime)
-				return
+				o = listInTime
 			}
-			h.listed(listLost)
 		case <-deadline.C:
-			h.listed(listLost)
 		}
+		h.listed(o)
 	}()
 	return a
 }
