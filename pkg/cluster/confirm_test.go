@@ -239,6 +239,7 @@ func TestConfirmReadsAtOnce(t *testing.T) {
 		}
 	}}
 	r := NewReader(cache, live.client(t, objs...), Options{GrantV1: true})
+	r.HedgeAfter = 0 // the reads are held: no GET races the lists here (hedge_test.go)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -264,6 +265,7 @@ func TestConfirmationsShareOnlyReadsBegunAfterThem(t *testing.T) {
 		}
 	}}
 	r := NewReader(cache, live.client(t, objs...), Options{GrantV1: true})
+	r.HedgeAfter = 0 // the reads are held: no GET races the lists here (hedge_test.go)
 	rejected := []attachment.ParentKey{attachment.GatewayKey("infra-ns", "own")}
 	flightsOf := func(kind string, key types.NamespacedName) (running, pending int) {
 		r.mu.Lock()
@@ -324,6 +326,7 @@ func TestConfirmationThatGivesUpLeavesTheReadToOthers(t *testing.T) {
 		}
 	}}
 	r := NewReader(cache, live.client(t, objs...), Options{GrantV1: true})
+	r.HedgeAfter = 0 // the reads are held: no GET races the lists here (hedge_test.go)
 	rejected := []attachment.ParentKey{attachment.GatewayKey("infra-ns", "own")}
 	// Both ask at the same instant, so that both may share the same reads.
 	at := time.Now()
