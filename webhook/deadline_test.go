@@ -209,3 +209,52 @@ func TestDeadlineBoundsTheAPIServerReads(t *testing.T) {
 	_, ok = ctx.Deadline()
 	assert.False(t, ok, "zero leaves the reads unbounded")
 }
+
+// On a cluster that writes, the API server's watch cache of Gateways often
+// lags etcd, and a consistent list of one waits for etcd's progress
+// notification (up to 100 ms, and longer on a slow control plane). The GET
+// that races such a list confirms the rejection in time, and the route is
+// denied; a reader without the race could only warn.
+func TestRouteRejectionConfirmedByTheGetThatRacesAWaitingList(t *testing.T) {
+	objs := []client.Object{sharedGateway(), labelled("hr", nil)}
+	var lists, gets atomic.Int32
+	live := withNames(fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(objs...)).WithInterceptorFuncs(interceptor.Funcs{
+		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			gets.Add(1)
+			return c.Get(ctx, key, obj, opts...)
+		},
+		List: func(ctx context.Context, _ client.WithWatch, _ client.ObjectList, _ ...client.ListOption) error {
+			lists.Add(1)
+			<-ctx.Done() // the watch cache never catches up in time
+			return ctx.Err()
+		},
+	}).Build()
+	for name, tc := range map[string]struct {
+		hedgeAfter time.Duration
+		wantErr    string
+		warnings   []string
+	}{
+		"raced by a GET":  {hedgeAfter: cluster.DefaultHedgeAfter, wantErr: hrDenied},
+		"the list, alone": {hedgeAfter: 0, warnings: []string{hrDenied, msgSlow}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			lists.Store(0)
+			cache := withIndexes(fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(objs...)).Build()
+			r := cluster.NewReader(cache, live, cluster.Options{RouteTypes: attachment.RouteTypes, GrantV1: true, ListenerSets: true})
+			r.ConfirmTimeout, r.HedgeAfter = testConfirmTimeout, tc.hedgeAfter
+			v := &HTTPRouteValidator{Reader: r, Mode: attachment.ModeDeny}
+			var warnings []string
+			var err error
+			timed(t, func() { warnings, err = v.ValidateCreate(withUser("alice"), httpRoute("hr", "hr")) })
+			if tc.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.wantErr)
+			} else {
+				require.NoError(t, err, "not denied")
+			}
+			assert.Equal(t, tc.warnings, warnings)
+			assert.Equal(t, int32(1), lists.Load(), "the Gateway is listed by name first")
+		})
+	}
+	assert.Positive(t, gets.Load())
+}
