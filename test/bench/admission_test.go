@@ -89,15 +89,15 @@ func BenchmarkAdmission(b *testing.B) {
 
 	// gatewarden reads nothing but its cache and the API server here: no
 	// status writes, which BenchmarkAdmissionDuringStatusSync measures.
-	chart := c.startAsChart(b, "admission-chart", chartLimit, "--status=false", "--pprof-bind-address="+pprofAddr)
-	bare := c.startAsChart(b, "admission-bare", noLimit, "--status=false")
+	chart := c.startAsChart(b, true, "admission-chart", chartLimit, "--status=false", "--pprof-bind-address="+pprofAddr)
+	bare := c.startAsChart(b, true, "admission-bare", noLimit, "--status=false")
 	targets := []*target{
 		{name: "gatewarden " + chartLimit.String(), url: chart.URL + routePath, pid: chart.PID(), gatewarden: true},
 		{name: "gatewarden " + noLimit.String(), url: bare.URL + routePath, pid: bare.PID(), gatewarden: true},
 		c.noop(b, "generic"),
 		c.noop(b, "none"),
 	}
-	probe := c.getProbe(b, s, c.installAsChart(b, true))
+	probe := newGetProbe(s, c.installAsChart(b, true).client)
 	if hb := envInt(b, "BENCH_HEARTBEATS", defaultHeartbeats); hb > 0 {
 		c.heartbeats(b, hb)
 		b.Logf("BENCH_HEARTBEATS: %d node Lease renewals a second meanwhile", hb)
@@ -672,10 +672,10 @@ type getProbe struct {
 	latencies []time.Duration
 }
 
-// getProbe reads as the user of kubeconfig: gatewarden's, so that the
-// API server authenticates, authorizes and queues its GETs as gatewarden's.
-func (c *benchCluster) getProbe(b *testing.B, s shape, kubeconfig string) *getProbe {
-	return &getProbe{c: c.clientFor(b, kubeconfig), shape: s}
+// newGetProbe reads through c, as gatewarden's user, so that the API
+// server authenticates, authorizes and queues its GETs as gatewarden's.
+func newGetProbe(s shape, c client.Client) *getProbe {
+	return &getProbe{c: c, shape: s}
 }
 
 func (p *getProbe) start() {

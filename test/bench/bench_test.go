@@ -192,9 +192,10 @@ type benchCluster struct {
 }
 
 // chartInstall is the chart's ServiceAccount, RBAC and flow control on a
-// control plane, and a kubeconfig for that ServiceAccount.
+// control plane, and a kubeconfig and a client for that ServiceAccount.
 type chartInstall struct {
 	kubeconfig  string
+	client      client.Client
 	flowControl bool
 }
 
@@ -409,11 +410,11 @@ func withEnv(env map[string]string, start func()) {
 }
 
 // startAsChart is startGatewarden as the chart's ServiceAccount, with its
-// RBAC and flow control and a token as a pod's (installAsChart): the API
-// server authenticates, authorizes and queues gatewarden's reads and writes
-// as it does in a cluster.
-func (c *benchCluster) startAsChart(b *testing.B, name string, limit memoryLimit, flags ...string) *framework.Server {
-	return c.startGatewarden(b, name, limit, append([]string{"--kubeconfig=" + c.installAsChart(b, true)}, flags...)...)
+// RBAC, the chart's flow control when flowControl says so, and a token as a
+// pod's (installAsChart): the API server authenticates, authorizes and
+// queues gatewarden's reads and writes as it does in a cluster.
+func (c *benchCluster) startAsChart(b *testing.B, flowControl bool, name string, limit memoryLimit, flags ...string) *framework.Server {
+	return c.startGatewarden(b, name, limit, append([]string{"--kubeconfig=" + c.installAsChart(b, flowControl).kubeconfig}, flags...)...)
 }
 
 // startGatewarden runs `gatewarden serve` against the cluster with the

@@ -32,7 +32,7 @@ import (
 func BenchmarkNamespaceRelabel1000Routes(b *testing.B) {
 	c := theCluster(b)
 	c.populate(b, benchRoutes(b))
-	s := c.startAsChart(b, "relabel", chartLimit, "--status=false")
+	s := c.startAsChart(b, true, "relabel", chartLimit, "--status=false")
 	url := s.URL + "/validate--v1-namespace"
 	hc := c.keepAliveClient()
 	relabel := namespaceLabelChange(relabelNS)
@@ -129,7 +129,7 @@ func BenchmarkStatusConvergence(b *testing.B) {
 	}
 	for _, limit := range []memoryLimit{chartLimit, noLimit} {
 		b.Run(limit.String(), func(b *testing.B) {
-			s := c.startAsChart(b, "status-"+limit.String(), limit, "--pprof-bind-address="+pprofAddr)
+			s := c.startAsChart(b, true, "status-"+limit.String(), limit, "--pprof-bind-address="+pprofAddr)
 			c.waitStatusSynced(b, s, shapeOf(n).totalRoutes())
 			ctx := context.Background()
 			var steps, firsts []time.Duration
@@ -188,7 +188,7 @@ func (c *benchCluster) flipStatuses(b *testing.B, want metav1.ConditionStatus, p
 	if want == metav1.ConditionFalse {
 		reason = gatewayv1.RouteReasonNotAllowedByListeners
 	}
-	writer := c.clientFor(b, c.installAsChart(b, true))
+	writer := c.installAsChart(b, true).client
 	w := c.watchStatuses(b, relabelNS, defaultController)
 	next := make(chan *gatewayv1.HTTPRoute)
 	errs := make(chan error, workers)

@@ -83,15 +83,14 @@ func BenchmarkAdmissionDuringStatusSync(b *testing.B) {
 			c.busyWorkloadLow(b)
 			s := shapeOf(n)
 			tpl := c.reviewTemplate(b)
-			kubeconfig := c.installAsChart(b, run.flowControl)
 			statuses := c.watchStatuses(b, "", defaultController)
 
-			flags := append([]string{"--kubeconfig=" + kubeconfig}, run.flags...)
+			flags := run.flags
 			if qps := os.Getenv("BENCH_SYNC_WRITE_QPS"); qps != "" && !strings.HasPrefix(run.name, "unpaced") {
 				flags = append(flags, "--status-write-qps="+qps)
 			}
-			srv := c.startGatewarden(b, "sync", chartLimit, flags...)
-			probe := c.getProbe(b, s, kubeconfig)
+			srv := c.startAsChart(b, run.flowControl, "sync", chartLimit, flags...)
+			probe := newGetProbe(s, c.installAsChart(b, run.flowControl).client)
 			hc := c.keepAliveClient()
 			t := &target{name: "gatewarden", url: srv.URL + routePath, pid: srv.PID(), gatewarden: true, tolerateUnconfirmed: true}
 
@@ -263,7 +262,7 @@ func (c *benchCluster) rawClient(b *testing.B) *rest.RESTClient {
 // installAsChart creates what the chart installs for gatewarden to read
 // and write as its ServiceAccount (the ServiceAccount, its RBAC, and, with
 // flowControl, the chart's FlowSchema and PriorityLevelConfiguration), and
-// returns the path of a kubeconfig for that user. It authenticates as a
+// returns a kubeconfig and a client for that user. It authenticates as a
 // pod does, with a token the API server issued for the ServiceAccount
 // (TokenRequest, what the kubelet projects into the pod): the API server
 // checks a token once and then answers from its token cache, where a client
@@ -271,14 +270,14 @@ func (c *benchCluster) rawClient(b *testing.B) *rest.RESTClient {
 // quarter of what it spends on a confirmation's read. A second call on the
 // same control plane returns the same install, and must ask for the same
 // flow control.
-func (c *benchCluster) installAsChart(b *testing.B, flowControl bool) string {
+func (c *benchCluster) installAsChart(b *testing.B, flowControl bool) *chartInstall {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.chartInstall != nil {
 		if c.chartInstall.flowControl != flowControl {
 			b.Fatalf("the chart is installed with flowControl.enabled=%t, not %t", c.chartInstall.flowControl, flowControl)
 		}
-		return c.chartInstall.kubeconfig
+		return c.chartInstall
 	}
 	ctx := context.Background()
 	if err := c.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: installNamespace}}); err != nil {
@@ -320,20 +319,21 @@ func (c *benchCluster) installAsChart(b *testing.B, flowControl bool) string {
 	if err := os.WriteFile(path, raw, 0o600); err != nil {
 		b.Fatal(err)
 	}
-	c.assertUser(b, path, serviceAccount)
-	c.chartInstall = &chartInstall{kubeconfig: path, flowControl: flowControl}
-	return path
+	in := &chartInstall{kubeconfig: path, client: c.clientFor(b, path), flowControl: flowControl}
+	assertUser(b, in.client, serviceAccount)
+	c.chartInstall = in
+	return in
 }
 
-// assertUser fails the benchmark unless the API server takes kubeconfig's
+// assertUser fails the benchmark unless the API server takes c's
 // credentials for user.
-func (c *benchCluster) assertUser(b *testing.B, kubeconfig, user string) {
+func assertUser(b *testing.B, c client.Client, user string) {
 	review := &authenticationv1.SelfSubjectReview{}
-	if err := c.clientFor(b, kubeconfig).Create(context.Background(), review); err != nil {
-		b.Fatalf("asking the API server who %s is: %v", kubeconfig, err)
+	if err := c.Create(context.Background(), review); err != nil {
+		b.Fatalf("asking the API server who the chart's ServiceAccount is: %v", err)
 	}
 	if got := review.Status.UserInfo.Username; got != user {
-		b.Fatalf("%s authenticates as %q, not %q", kubeconfig, got, user)
+		b.Fatalf("the chart's ServiceAccount authenticates as %q, not %q", got, user)
 	}
 }
 
