@@ -68,7 +68,9 @@ const routePath = "/validate-gateway-networking-k8s-io-v1-httproute"
 // is not quiet: 20 node Leases a second are renewed meanwhile
 // (BENCH_HEARTBEATS; see heartbeats for why it matters), and
 // gw-reads-by-get-% says how many of gatewarden's confirmations of Gateways
-// a GET answered rather than a list (readByName in pkg/cluster).
+// a GET answered rather than a list (readByName in pkg/cluster);
+// gw-api-reads-per-denial, how many requests to the API server a denial
+// cost (the Gateway's read, and the Namespace's when labels decide).
 //
 // It reports, pooled over all rounds: throughput at saturation and the CPU
 // each admission costs the server process (/proc/PID/stat), what it costs
@@ -120,6 +122,7 @@ func BenchmarkAdmission(b *testing.B) {
 				profileGatewarden(b, 20*time.Second)
 			}
 			before := confirmationReads(b, chart, bare)
+			requestsBefore, deniedBefore := apiRequests(b, chart, bare)
 			runAdmissions(b, c.keepAliveClient(), targets, probe, func(round, server, n int) []review {
 				return buildReviews(tpl, s, n, share, fmt.Sprintf("r%d-s%d", round, server))
 			})
@@ -139,6 +142,11 @@ func BenchmarkAdmission(b *testing.B) {
 					b.Fatal("gatewarden counted no confirmation of a Gateway")
 				}
 				b.ReportMetric(100*byGet/all, "gw-reads-by-get-%")
+				requests, denied := apiRequests(b, chart, bare)
+				if denied == deniedBefore {
+					b.Fatal("gatewarden denied nothing")
+				}
+				b.ReportMetric((requests-requestsBefore)/(denied-deniedBefore), "gw-api-reads-per-denial")
 			}
 		})
 	}
@@ -165,6 +173,26 @@ func confirmationReads(b *testing.B, servers ...*framework.Server) []float64 {
 		}
 	}
 	return out
+}
+
+// apiRequests sums, over servers, the requests gatewarden made to the API
+// server (client-go's rest_client_requests_total, every method) and the
+// admissions it denied. With --status=false and its informers synced, every
+// request in between is a confirmation's read (a hedge's list and GET are
+// two, a probe list one more).
+func apiRequests(b *testing.B, servers ...*framework.Server) (requests, denied float64) {
+	for _, s := range servers {
+		n, _, err := s.Metric(context.Background(), "rest_client_requests_total")
+		if err != nil {
+			b.Fatal(err)
+		}
+		d, _, err := s.Metric(context.Background(), "gatewarden_admission_decisions_total", "verdict", "deny")
+		if err != nil {
+			b.Fatal(err)
+		}
+		requests, denied = requests+n, denied+d
+	}
+	return requests, denied
 }
 
 // target is one server under load, and what was measured of it.
