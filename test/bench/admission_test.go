@@ -177,9 +177,10 @@ func confirmationReads(b *testing.B, servers ...*framework.Server) []float64 {
 
 // apiRequests sums, over servers, the requests gatewarden made to the API
 // server (client-go's rest_client_requests_total, every method) and the
-// admissions it denied. With --status=false and its informers synced, every
-// request in between is a confirmation's read (a hedge's list and GET are
-// two, a probe list one more).
+// admissions it denied. With --status=false, no leader election and its
+// informers synced, the requests in between are the confirmations' reads (a
+// hedge's list and GET are two, a probe list one more) and, once in 5 to 10
+// minutes, an informer's new watch.
 func apiRequests(b *testing.B, servers ...*framework.Server) (requests, denied float64) {
 	for _, s := range servers {
 		n, _, err := s.Metric(context.Background(), "rest_client_requests_total")
