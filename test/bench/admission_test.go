@@ -183,9 +183,14 @@ func confirmationReads(b *testing.B, servers ...*framework.Server) []float64 {
 // minutes, an informer's new watch.
 func apiRequests(b *testing.B, servers ...*framework.Server) (requests, denied float64) {
 	for _, s := range servers {
-		n, _, err := s.Metric(context.Background(), "rest_client_requests_total")
-		if err != nil {
+		n, found, err := s.Metric(context.Background(), "rest_client_requests_total")
+		switch {
+		case err != nil:
 			b.Fatal(err)
+		case !found:
+			// Renamed or no longer registered: say so rather than report
+			// no reads at all.
+			b.Fatal("gatewarden's metrics have no rest_client_requests_total")
 		}
 		d, _, err := s.Metric(context.Background(), "gatewarden_admission_decisions_total", "verdict", "deny")
 		if err != nil {
